@@ -1,0 +1,97 @@
+"""elearn: self-paced online training for Vietnamese civil servants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from elearn.config import CONFIGS, check_production, config_from_env
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=False)
+    register_config(app, config)
+    register_extensions(app)
+    register_security(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_commands(app)
+    return app
+
+
+def register_config(app: Flask, config: type | dict | None) -> None:
+    """Load settings from the environment, then the given overrides."""
+    if isinstance(config, dict):
+        app.config.from_object(CONFIGS.get(config.get("ENV_NAME", "")) or config_from_env())
+        app.config.update(config)
+    else:
+        app.config.from_object(config or config_from_env())
+    check_production(app.config)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    app.config["SESSION_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects of ``elearn.extensions``."""
+    from flask_babel import lazy_gettext as _l
+
+    from elearn.core.database import configure_engine
+    from elearn.core.i18n import register_i18n
+    from elearn.extensions import csrf, db, limiter, login_manager, migrate
+
+    # Import every domain's models so Alembic and the mappers see them.
+    from elearn.accounts import models as _accounts_models  # noqa: F401
+    from elearn.core import models as _core_models  # noqa: F401
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(app, db.engine)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    limiter.init_app(app)
+    register_i18n(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers, request IDs, logging and the access guard."""
+    from elearn.core.access import register_access_guard
+    from elearn.core.security import configure_logging, register_security as headers
+
+    configure_logging(app)
+    headers(app)
+    register_access_guard(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register one blueprint per domain."""
+    from elearn.accounts.views import bp as accounts_bp
+    from elearn.core.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+
+
+def register_errors(app: Flask) -> None:
+    """Error pages."""
+    from elearn.core.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Register one Click group per domain."""
+    from elearn.accounts.cli import accounts_cli
+
+    app.cli.add_command(accounts_cli)

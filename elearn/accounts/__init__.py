@@ -1,0 +1,1 @@
+"""Accounts: people, the org tree, roles and their scopes, sign-in."""

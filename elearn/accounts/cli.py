@@ -1,0 +1,54 @@
+"""``flask --app wsgi accounts ...``: demo data and the first administrator."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from elearn.accounts import services
+from elearn.accounts.models import RoleAssignment
+from elearn.core.services import ServiceError
+from elearn.extensions import db
+
+accounts_cli = click.Group("accounts", help="People, units and roles.")
+
+
+@accounts_cli.command("load-demo")
+@with_appcontext
+def load_demo_command():
+    """Create the demo org tree and accounts (needs ELEARN_DEMO=1)."""
+    from elearn.accounts.demo import DEMO_PASSWORD, load_demo
+
+    if not current_app.config["DEMO"]:
+        raise click.ClickException("Demo data is loaded only with ELEARN_DEMO=1.")
+    rows = load_demo()
+    db.session.commit()
+    click.echo("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+    for username, name, roles in rows[:7]:
+        click.echo(f"  {username:<18} {name:<20} {roles}")
+    click.echo(f"  ... and {len(rows) - 7} more learners")
+
+
+@accounts_cli.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--full-name", prompt=True)
+@click.option("--email", default="", prompt="Email (optional)", show_default=False)
+@click.option("--unit-code", prompt="Unit code (created as a top-level unit if missing)")
+@click.option("--unit-name", default="", help="Name of the unit when it must be created.")
+@click.password_option()
+@with_appcontext
+def create_admin_command(username, full_name, email, unit_code, unit_name, password):
+    """Create a site administrator (the first account of a new installation)."""
+    try:
+        unit = services.unit_by_code(unit_code) or services.create_unit(
+            unit_code, unit_name or unit_code, "ministry", None, actor=None)
+        person = services.create_user(full_name, username, unit, email=email or None,
+                                      password=password)
+        db.session.flush()
+        db.session.add(RoleAssignment(user_id=person.id, role="admin"))
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Administrator {person.username} created in {unit.name}.")

@@ -1,0 +1,137 @@
+"""Settings read from ``ELEARN_*`` environment variables, with embedded defaults.
+
+``ELEARN_ENV`` picks the class: ``development`` (default), ``production`` or
+``testing``. Every variable is documented once, in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The secret used when none is configured; production refuses to start with it.
+DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - a marker, refused in production
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"ELEARN_{name}", default)
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_dir() -> Path:
+    return Path(_env("INSTANCE_DIR") or Path.cwd() / "instance").resolve()
+
+
+class Config:
+    """Embedded defaults: one machine, SQLite, Huey on SQLite, media on local disk."""
+
+    ENV_NAME = "development"
+    INSTANCE_DIR = _instance_dir()
+    SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'elearn.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: Seconds a SQLite writer waits for the lock before giving up.
+    SQLITE_BUSY_TIMEOUT = float(_env("SQLITE_BUSY_TIMEOUT", "30"))
+    REDIS_URL = _env("REDIS_URL")
+    MEDIA_DIR = Path(_env("MEDIA_DIR") or INSTANCE_DIR / "media")
+
+    DEMO = _flag("DEMO")
+    #: Largest request body accepted, in bytes (uploads come in chunks below this).
+    MAX_CONTENT_LENGTH = int(_env("MAX_REQUEST_BYTES", str(16 * 1024 * 1024)))
+
+    SECURE_COOKIES = _flag("SECURE_COOKIES", False)
+    #: Number of proxies (nginx) in front of the app whose X-Forwarded-* headers are trusted.
+    PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * int(_env("REMEMBER_DAYS", "14"))
+    #: Seconds a password reset link stays valid.
+    PASSWORD_RESET_MAX_AGE = int(_env("PASSWORD_RESET_MAX_AGE", "3600"))
+    #: Seconds a first-sign-in link for a new account stays valid.
+    WELCOME_LINK_MAX_AGE = int(_env("WELCOME_LINK_MAX_AGE", str(7 * 24 * 3600)))
+
+    #: Sign-in limits (Flask-Limiter syntax): per username and per client address.
+    LOGIN_LIMIT_PER_USER = _env("LOGIN_LIMIT_PER_USER", "5 per minute; 20 per hour")
+    LOGIN_LIMIT_PER_IP = _env("LOGIN_LIMIT_PER_IP", "60 per minute")
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = False
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    #: Mail: with no SMTP host, mail goes to the outbox table (read at /admin/outbox).
+    MAIL_SMTP_HOST = _env("SMTP_HOST")
+    MAIL_SMTP_PORT = int(_env("SMTP_PORT", "587"))
+    MAIL_SMTP_USER = _env("SMTP_USER")
+    MAIL_SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    MAIL_SMTP_STARTTLS = _flag("SMTP_STARTTLS", True)
+    MAIL_FROM = _env("MAIL_FROM", "elearn <no-reply@elearn.local>")
+    #: Absolute base URL used in links inside mails (and behind proxies).
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
+
+class DevelopmentConfig(Config):
+    """``make run`` on one machine."""
+
+
+class ProductionConfig(Config):
+    """Behind nginx; refuses to start without real secrets (see ``check_production``)."""
+
+    ENV_NAME = "production"
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
+    SECURE_COOKIES = _flag("SECURE_COOKIES", True)
+    PROXY_COUNT = int(_env("PROXY_COUNT", "1"))
+
+
+class TestingConfig(Config):
+    """Tests: CSRF and rate limits stay on unless a test turns them off."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret"  # noqa: S105 - tests only
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLITE_BUSY_TIMEOUT = 30.0
+    REDIS_URL = None
+    DEMO = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Return the config class named by ``ELEARN_ENV``."""
+    name = (_env("ENV") or "development").lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"ELEARN_ENV must be one of {sorted(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]
+
+
+def check_production(config: dict) -> None:
+    """Refuse to run production with the default secret, the demo flag or no database URL."""
+    if config.get("ENV_NAME") != "production":
+        return
+    problems = []
+    if config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
+        problems.append("ELEARN_SECRET_KEY must be set to a long random value")
+    if config.get("DEMO"):
+        problems.append("ELEARN_DEMO must be off in production (it creates known passwords)")
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        problems.append("ELEARN_DATABASE_URL must be set")
+    if problems:
+        raise RuntimeError("Refusing to start in production: " + "; ".join(problems))

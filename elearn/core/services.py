@@ -1,0 +1,126 @@
+"""Core operations every domain uses: the audit trail and mail."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from flask import current_app, has_request_context, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from elearn.core.models import AuditLog, OutboxMail
+from elearn.core.security import current_request_id
+from elearn.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A business rule refused an operation; the message is for the person who asked."""
+
+
+class NotFound(ServiceError):
+    """The object does not exist, or the person may not know that it does."""
+
+
+class Forbidden(ServiceError):
+    """The person is known but may not do this."""
+
+
+def record_audit(
+    action: str,
+    *,
+    actor_id: int | None = None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    detail: str = "",
+) -> AuditLog:
+    """Add one entry to the audit log (the caller commits)."""
+    entry = AuditLog(
+        action=action,
+        actor_id=actor_id,
+        target_type=target_type,
+        target_id=target_id,
+        detail=detail,
+        ip=request.remote_addr if has_request_context() else None,
+        request_id=current_request_id(),
+    )
+    db.session.add(entry)
+    log.info("audit %s actor=%s target=%s:%s %s", action, actor_id, target_type, target_id, detail)
+    return entry
+
+
+def audit_page(page: int, per_page: int = 50, action: str | None = None):
+    """Return one page of the audit log, newest first, optionally for one action."""
+    query = select(AuditLog).order_by(AuditLog.id.desc())
+    if action:
+        query = query.where(AuditLog.action == action)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def audit_actions() -> list[str]:
+    """Return the distinct action names present in the log."""
+    return list(db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))
+
+
+# Subjects are looked up at send time, inside the recipient's language.
+_SUBJECTS = {
+    "password_reset": lambda: _("Reset your elearn password"),
+    "welcome": lambda: _("Your elearn account"),
+}
+
+
+def send_mail(to_address: str, kind: str, locale: str = "vi", **context) -> OutboxMail:
+    """Render mail ``kind`` in ``locale`` and send it, or capture it in the outbox.
+
+    With no SMTP host configured (development, tests) the mail is only stored,
+    with status ``captured``, and can be read at /admin/outbox. With SMTP, the
+    mail is sent and stored as ``sent`` or, if the server refused it, ``failed``
+    with the error, so nothing is lost silently. The caller commits.
+    """
+    with force_locale(locale):
+        subject = _SUBJECTS[kind]()
+        body = render_template(f"mail/{kind}.txt", **context)
+    mail = OutboxMail(to_address=to_address, subject=subject, body=body, kind=kind)
+    host = current_app.config.get("MAIL_SMTP_HOST")
+    if not host:
+        mail.status = "captured"
+    else:
+        try:
+            _smtp_send(to_address, subject, body)
+            mail.status = "sent"
+        except (OSError, smtplib.SMTPException) as exc:
+            mail.status = "failed"
+            mail.error = str(exc)
+            log.warning("mail %s to %s failed: %s", kind, to_address, exc)
+    db.session.add(mail)
+    return mail
+
+
+def _smtp_send(to_address: str, subject: str, body: str) -> None:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = to_address
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="elearn")
+    message.set_content(body)
+    with smtplib.SMTP(config["MAIL_SMTP_HOST"], config["MAIL_SMTP_PORT"], timeout=20) as smtp:
+        if config["MAIL_SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config.get("MAIL_SMTP_USER"):
+            smtp.login(config["MAIL_SMTP_USER"], config["MAIL_SMTP_PASSWORD"] or "")
+        smtp.send_message(message)
+
+
+def outbox_page(page: int, per_page: int = 50):
+    """Return one page of the outbox, newest first."""
+    return db.paginate(
+        select(OutboxMail).order_by(OutboxMail.id.desc()), page=page, per_page=per_page,
+        error_out=False,
+    )

@@ -1,0 +1,81 @@
+"""Home page per role, language switch, health check, audit log and outbox pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session
+from flask_login import current_user
+from sqlalchemy import text
+
+from elearn.accounts import services as accounts
+from elearn.core import services
+from elearn.core.access import Access, access
+from elearn.core.models import OutboxMail
+from elearn.extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@access(Access.PUBLIC)
+def home():
+    """The start page: a welcome for visitors, a page per role for signed-in people."""
+    if not current_user.is_authenticated:
+        return render_template("core/welcome.html")
+    managed = accounts.units_in_scope(current_user) if (
+        current_user.is_hr or current_user.is_admin) else []
+    return render_template("core/home.html", managed_units=managed,
+                           roles=accounts.roles_of(current_user))
+
+
+@bp.route("/language", methods=["POST"])
+@access(Access.PUBLIC)
+def set_language():
+    """Switch the UI language; remembered for the session and on the account."""
+    locale = request.form.get("locale", "")
+    if locale not in current_app.config["LANGUAGES"]:
+        abort(400)
+    session["locale"] = locale
+    if current_user.is_authenticated:
+        accounts.set_locale(current_user, locale)
+        db.session.commit()
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    return redirect(target)
+
+
+@bp.route("/healthz")
+@access(Access.PUBLIC)
+def healthz():
+    """Answer 200 when the database answers (monitoring and load balancers)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means unhealthy
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.route("/admin/audit")
+@access(Access.ADMIN)
+def audit():
+    """The audit log, newest first, filterable by action."""
+    action = request.args.get("action") or None
+    page = services.audit_page(request.args.get("page", 1, type=int), action=action)
+    return render_template("core/audit.html", page=page, action=action,
+                           actions=services.audit_actions())
+
+
+@bp.route("/admin/outbox")
+@access(Access.ADMIN)
+def outbox():
+    """Mails the platform sent or captured."""
+    return render_template("core/outbox.html",
+                           page=services.outbox_page(request.args.get("page", 1, type=int)),
+                           smtp=bool(current_app.config.get("MAIL_SMTP_HOST")))
+
+
+@bp.route("/admin/outbox/<int:mail_id>")
+@access(Access.ADMIN)
+def outbox_mail(mail_id: int):
+    """One mail, as the recipient would read it."""
+    return render_template("core/outbox_mail.html", mail=db.get_or_404(OutboxMail, mail_id))
