@@ -38,6 +38,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     #: Seconds a SQLite writer waits for the lock before giving up.
     SQLITE_BUSY_TIMEOUT = float(_env("SQLITE_BUSY_TIMEOUT", "30"))
+    #: How commands and jobs begin SQLite transactions (requests decide by method).
+    SQLITE_BEGIN_OUTSIDE_REQUESTS = "BEGIN IMMEDIATE"
     REDIS_URL = _env("REDIS_URL")
     MEDIA_DIR = Path(_env("MEDIA_DIR") or INSTANCE_DIR / "media")
 
@@ -101,7 +103,10 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"  # noqa: S105 - tests only
     SQLALCHEMY_DATABASE_URI = "sqlite://"
-    SQLITE_BUSY_TIMEOUT = 30.0
+    SQLITE_BUSY_TIMEOUT = 10.0
+    # Test code reads between requests made by the test client; a deferred
+    # transaction there must not hold the write lock against those requests.
+    SQLITE_BEGIN_OUTSIDE_REQUESTS = "BEGIN"
     REDIS_URL = None
     DEMO = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick

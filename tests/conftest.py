@@ -7,11 +7,13 @@ the schema is created once per session and every table is emptied after each tes
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from dataclasses import dataclass
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from elearn import create_app
@@ -28,6 +30,21 @@ def _config_dict(**overrides) -> dict:
     base = {k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()}
     base.update(overrides)
     return base
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as in production: own app context, session and g.
+
+    Without this, requests would share the test's app context (and so its
+    database session and Flask-Login's cached user). The test's own work is
+    committed before each request and its objects are reloaded after it.
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()
+        return response
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +76,7 @@ def make_app(tmp_path, database_url, _pg_schema):
         config = _config_dict(SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
                               INSTANCE_DIR=tmp_path / "instance", **overrides)
         app = create_app(config)
+        app.test_client_class = IsolatedClient
         apps.append(app)
         return app
 

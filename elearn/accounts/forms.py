@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    SelectChoice,
     EmailField,
     PasswordField,
     SelectField,
@@ -71,7 +72,8 @@ class ChangePasswordForm(FlaskForm):
 class PreferencesForm(FlaskForm):
     """One's own settings."""
 
-    locale = SelectField(_l("Language"), choices=[("vi", "Tiếng Việt"), ("en", "English")])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("vi", "Tiếng Việt", {"lang": "vi"}),
+                                                  SelectChoice("en", "English", {"lang": "en"})])
     submit = SubmitField(_l("Save"))
 
 
@@ -110,7 +112,7 @@ class UnitForm(FlaskForm):
 
     def __init__(self, *args, kind_labels: dict, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [(k, kind_labels[k]) for k in UNIT_KINDS]
+        self.kind.choices = [SelectChoice(k, kind_labels[k]) for k in UNIT_KINDS]
 
 
 class RenameUnitForm(FlaskForm):
@@ -149,7 +151,7 @@ class RoleForm(FlaskForm):
 
     def __init__(self, *args, role_labels: dict, **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = list(role_labels.items())
+        self.role.choices = [SelectChoice(k, label) for k, label in role_labels.items()]
 
 
 class ConfirmForm(FlaskForm):

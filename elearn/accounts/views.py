@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from wtforms import SelectChoice
 
 from elearn.accounts import services
 from elearn.accounts.forms import (
@@ -80,8 +81,8 @@ def _unit_or_404(unit_id: int):
 
 
 def _unit_choices(units, blank: str | None = None):
-    choices = [(0, blank)] if blank else []
-    choices += [(u.id, f"{'— ' * u.depth}{u.name} ({u.code})") for u in units]
+    choices = [SelectChoice(0, blank)] if blank else []
+    choices += [SelectChoice(u.id, f"{'— ' * u.depth}{u.name} ({u.code})") for u in units]
     return choices
 
 
@@ -207,7 +208,8 @@ def change_password():
             form.new_password.errors.append(str(exc))
         else:
             db.session.commit()
-            login_user(current_user, remember=False)  # the session follows the new nonce
+            # The session follows the new nonce; other devices still hold the old one.
+            login_user(current_user._get_current_object())
             flash(_("Your password has been changed. Other devices were signed out."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/password.html", form=form)
@@ -276,7 +278,7 @@ def person_edit(user_id: int):
     """Edit a person's name, email and job title."""
     person = _person_or_404(user_id)
     form = PersonForm(obj=person)
-    form.unit_id.choices = [(person.unit_id, person.unit.name)]
+    form.unit_id.choices = [SelectChoice(person.unit_id, person.unit.name)]
     form.unit_id.render_kw = {"disabled": True}
     form.username.render_kw = {"readonly": True}
     if request.method == "POST":

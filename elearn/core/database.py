@@ -5,7 +5,11 @@ connection turns on WAL (readers never block the writer), a busy timeout, and
 foreign keys; every transaction starts with ``BEGIN IMMEDIATE`` so that two
 writers queue on the lock instead of one failing later with "database is
 locked" when it tries to upgrade a read lock (the choice Rails 7.1 and
-Django 5.1 make as well).
+Django 5.1 make as well). Only pure reads start deferred, so that pages being
+read never queue behind each other: a GET/HEAD request whose view is not
+marked with ``@writes``. Such a transaction reads a WAL snapshot and never
+takes the write lock. A GET view that records something (a page view, say)
+must carry ``@writes``.
 
 PostgreSQL compares text by the database's locale unless told otherwise;
 materialised paths and sort keys are compared byte-wise ("C" collation) so
@@ -14,7 +18,9 @@ that range predicates and orderings are the same on both databases.
 
 from __future__ import annotations
 
-from flask import Flask
+from collections.abc import Callable
+
+from flask import Flask, has_request_context, request
 from sqlalchemy import String, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
@@ -23,6 +29,24 @@ from sqlalchemy.engine import Engine
 def binary_string(length: int) -> String:
     """Return a VARCHAR compared byte-wise on SQLite (default) and PostgreSQL ("C")."""
     return String(length).with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def writes(view: Callable) -> Callable:
+    """Mark a GET view that writes, so its SQLite transaction takes the write lock at once."""
+    view.writes = True
+    return view
+
+
+def _begin_statement(app: Flask) -> str:
+    if has_request_context():
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method in SAFE_METHODS and not getattr(view, "writes", False):
+            return "BEGIN"
+        return "BEGIN IMMEDIATE"
+    return app.config["SQLITE_BEGIN_OUTSIDE_REQUESTS"]
 
 
 def configure_engine(app: Flask, engine: Engine) -> None:
@@ -46,4 +70,4 @@ def configure_engine(app: Flask, engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(_begin_statement(app))
