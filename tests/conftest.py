@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -41,6 +42,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        if not has_app_context():
+            return super().open(*args, **kwargs)
         db.session.commit()
         response = contextvars.Context().run(super().open, *args, **kwargs)
         db.session.expire_all()

@@ -1,0 +1,118 @@
+"""Every route declares who may use it; every route is requested as every kind of visitor.
+
+A route added without ``@access(...)`` fails ``test_every_route_declares_access``.
+A new route with URL arguments needs a sample value in ``_sample_args``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import url_for
+
+from elearn import create_app
+from elearn.accounts import services as accounts
+from elearn.accounts.models import RoleAssignment
+from elearn.core.access import Access, declared_access
+from elearn.core.models import OutboxMail
+from elearn.extensions import db
+from tests.conftest import _config_dict
+
+VISITORS = ["anonymous", "learner", "instructor", "hr_other", "hr_unit", "admin"]
+WORLD_NAME = {"learner": "learner", "instructor": "instructor", "hr_other": "hr_b",
+              "hr_unit": "hr_a", "admin": "admin"}
+ALLOWED = {200, 302, 400}
+#: Routes whose normal answer is a redirect to the sign-in page.
+ENDS_AT_LOGIN = {"accounts.logout"}
+
+
+def _routes():
+    app = create_app(_config_dict(SQLALCHEMY_DATABASE_URI="sqlite://"))
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append(pytest.param(rule.endpoint, rule.rule, method,
+                                       id=f"{method} {rule.rule}"))
+    return routes
+
+
+def _sample_args(world):
+    instructor_role = db.session.scalar(db.select(RoleAssignment).where(
+        RoleAssignment.user_id == world.instructor.id))
+    mail = OutboxMail(to_address="x@example.vn", subject="s", body="b", kind="welcome",
+                      status="captured")
+    db.session.add(mail)
+    db.session.commit()
+    return {
+        "user_id": world.learner.id,  # in hr_unit's subtree, outside hr_other's
+        "unit_id": world.team_a1.id,
+        "mail_id": mail.id,
+        "assignment_id": instructor_role.id,
+        "token": accounts.make_reset_token(world.learner),
+    }
+
+
+def expected(level: Access, visitor: str, has_object: bool) -> str:
+    """Return "ok", "login" (redirect to sign-in), 403 or 404."""
+    if level is Access.PUBLIC:
+        return "ok"
+    if visitor == "anonymous":
+        return "login"
+    if level is Access.USER:
+        return "ok"
+    if level is Access.HR:
+        if visitor in ("learner", "instructor"):
+            return "403"
+        if visitor == "hr_other" and has_object:
+            return "404"
+        return "ok"
+    return "ok" if visitor == "admin" else "403"
+
+
+def test_every_route_declares_access(app):
+    missing = [rule.rule for rule in app.url_map.iter_rules()
+               if declared_access(rule.endpoint) is None]
+    assert missing == []
+
+
+def test_an_undeclared_route_is_refused_to_everyone(make_app, world):
+    app = make_app(WTF_CSRF_ENABLED=False)
+
+    @app.route("/forgotten")
+    def forgotten():
+        return "should not be reachable"
+
+    with app.test_request_context():
+        pass
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": "correct-horse-battery"})
+    assert client.get("/forgotten").status_code == 403
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), _routes())
+def test_access_matrix(app, world, as_user, endpoint, rule, method):
+    level = declared_access(endpoint)
+    samples = _sample_args(world)
+    url_rule = next(r for r in app.url_map.iter_rules() if r.rule == rule)
+    missing = set(url_rule.arguments) - set(samples)
+    assert not missing, f"add sample values for {missing} to _sample_args"
+    with app.test_request_context():
+        url = url_for(endpoint, **{a: samples[a] for a in url_rule.arguments})
+    has_object = bool(set(url_rule.arguments) & {"user_id", "unit_id"})
+    outcomes = {}
+    for visitor in VISITORS:
+        client = as_user(WORLD_NAME.get(visitor))
+        response = client.open(url, method=method, data={})
+        want = expected(level, visitor, has_object)
+        location = response.headers.get("Location", "")
+        if want == "login":
+            ok = response.status_code == 302 and "/login" in location
+        elif want == "ok":
+            ok = response.status_code in ALLOWED and not (
+                level is not Access.PUBLIC and "/login" in location
+                and endpoint not in ENDS_AT_LOGIN)
+        else:
+            ok = response.status_code == int(want)
+        outcomes[visitor] = (want, response.status_code, location)
+        assert ok, f"{method} {url} as {visitor}: expected {want}, got {outcomes[visitor]}"
