@@ -42,13 +42,12 @@ def register_extensions(app: Flask) -> None:
     """Bind the extension objects of ``elearn.extensions``."""
     from flask_babel import lazy_gettext as _l
 
-    from elearn.core.database import configure_engine
-    from elearn.core.i18n import register_i18n
-    from elearn.extensions import csrf, db, limiter, login_manager, migrate
-
     # Import every domain's models so Alembic and the mappers see them.
     from elearn.accounts import models as _accounts_models  # noqa: F401
     from elearn.core import models as _core_models  # noqa: F401
+    from elearn.core.database import configure_engine
+    from elearn.core.i18n import register_i18n
+    from elearn.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -67,7 +66,8 @@ def register_extensions(app: Flask) -> None:
 def register_security(app: Flask) -> None:
     """Security headers, request IDs, logging and the access guard."""
     from elearn.core.access import register_access_guard
-    from elearn.core.security import configure_logging, register_security as headers
+    from elearn.core.security import configure_logging
+    from elearn.core.security import register_security as headers
 
     configure_logging(app)
     headers(app)

@@ -109,7 +109,7 @@ class TestingConfig(Config):
     SQLITE_BEGIN_OUTSIDE_REQUESTS = "BEGIN"
     REDIS_URL = None
     DEMO = False
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashes keep tests quick
 
 
 CONFIGS = {

@@ -76,8 +76,11 @@ def make_app(tmp_path, database_url, _pg_schema):
     apps = []
 
     def factory(**overrides):
-        config = _config_dict(SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
-                              INSTANCE_DIR=tmp_path / "instance", **overrides)
+        config = _config_dict(
+            SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
+            INSTANCE_DIR=tmp_path / "instance",
+            **overrides,
+        )
         app = create_app(config)
         app.test_client_class = IsolatedClient
         apps.append(app)
@@ -145,12 +148,17 @@ def make_user(app):
 
     def factory(unit, full_name=None, username=None, roles=(), email=None, password=PASSWORD):
         n = next(counter)
-        person = accounts.create_user(full_name or f"Người Dùng {n}", username or f"user{n}",
-                                      unit, email=email or f"user{n}@example.vn",
-                                      password=password)
+        person = accounts.create_user(
+            full_name or f"Người Dùng {n}",
+            username or f"user{n}",
+            unit,
+            email=email or f"user{n}@example.vn",
+            password=password,
+        )
         for role, scope in roles:
-            db.session.add(RoleAssignment(user_id=person.id, role=role,
-                                          unit_id=scope.id if scope else None))
+            db.session.add(
+                RoleAssignment(user_id=person.id, role=role, unit_id=scope.id if scope else None)
+            )
         db.session.flush()
         return person
 
@@ -164,12 +172,16 @@ def world(app, make_user) -> World:
     team_a1 = accounts.create_unit("BO.A.1", "Phòng A1", "unit", dept_a, None)
     dept_b = accounts.create_unit("BO.B", "Vụ B", "department", ministry, None)
     w = World(
-        ministry=ministry, dept_a=dept_a, team_a1=team_a1, dept_b=dept_b,
+        ministry=ministry,
+        dept_a=dept_a,
+        team_a1=team_a1,
+        dept_b=dept_b,
         admin=make_user(ministry, "Quản Trị Viên", "admin", roles=[("admin", None)]),
         hr_a=make_user(dept_a, "Lê Thị Hạnh", "hr.a", roles=[("hr", dept_a)]),
         hr_b=make_user(dept_b, "Phạm Văn Đức", "hr.b", roles=[("hr", dept_b)]),
-        instructor=make_user(ministry, "Bùi Thanh Bình", "teacher",
-                             roles=[("instructor", ministry)]),
+        instructor=make_user(
+            ministry, "Bùi Thanh Bình", "teacher", roles=[("instructor", ministry)]
+        ),
         learner=make_user(team_a1, "Nguyễn Thị Ánh", "learner"),
         outsider=make_user(dept_b, "Đỗ Văn Dũng", "outsider"),
     )

@@ -28,15 +28,26 @@ def test_env_selects_config(monkeypatch):
     ],
 )
 def test_production_refuses_unsafe_settings(tmp_path, overrides, problem):
-    config = {"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://",
-              "INSTANCE_DIR": tmp_path, "DEMO": False, **overrides}
+    config = {
+        "ENV_NAME": "production",
+        "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        "INSTANCE_DIR": tmp_path,
+        "DEMO": False,
+        **overrides,
+    }
     with pytest.raises(RuntimeError, match=problem):
         create_app(config)
 
 
 def test_production_starts_with_real_settings(tmp_path):
-    app = create_app({"ENV_NAME": "production", "SECRET_KEY": "s" * 40, "DEMO": False,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
-                      "INSTANCE_DIR": tmp_path})
+    app = create_app(
+        {
+            "ENV_NAME": "production",
+            "SECRET_KEY": "s" * 40,
+            "DEMO": False,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
+            "INSTANCE_DIR": tmp_path,
+        }
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True

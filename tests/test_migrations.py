@@ -15,8 +15,14 @@ ROOT = Path(__file__).parents[1]
 
 
 def _flask(args, env):
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -35,8 +41,12 @@ def empty_database(tmp_path):
 
 
 def test_upgrade_from_empty_then_check_finds_no_drift(empty_database, tmp_path):
-    env = {**os.environ, "ELEARN_DATABASE_URL": empty_database, "ELEARN_ENV": "development",
-           "ELEARN_INSTANCE_DIR": str(tmp_path / "instance")}
+    env = {
+        **os.environ,
+        "ELEARN_DATABASE_URL": empty_database,
+        "ELEARN_ENV": "development",
+        "ELEARN_INSTANCE_DIR": str(tmp_path / "instance"),
+    }
     upgrade = _flask(["db", "upgrade"], env)
     assert upgrade.returncode == 0, upgrade.stderr
     check = _flask(["db", "check"], env)

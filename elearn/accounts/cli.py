@@ -24,7 +24,7 @@ def load_demo_command():
         raise click.ClickException("Demo data is loaded only with ELEARN_DEMO=1.")
     rows = load_demo()
     db.session.commit()
-    click.echo("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, name, roles in rows[:7]:
         click.echo(f"  {username:<18} {name:<20} {roles}")
     click.echo(f"  ... and {len(rows) - 7} more learners")
@@ -42,9 +42,11 @@ def create_admin_command(username, full_name, email, unit_code, unit_name, passw
     """Create a site administrator (the first account of a new installation)."""
     try:
         unit = services.unit_by_code(unit_code) or services.create_unit(
-            unit_code, unit_name or unit_code, "ministry", None, actor=None)
-        person = services.create_user(full_name, username, unit, email=email or None,
-                                      password=password)
+            unit_code, unit_name or unit_code, "ministry", None, actor=None
+        )
+        person = services.create_user(
+            full_name, username, unit, email=email or None, password=password
+        )
         db.session.flush()
         db.session.add(RoleAssignment(user_id=person.id, role="admin"))
         db.session.commit()

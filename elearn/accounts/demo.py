@@ -23,8 +23,12 @@ UNITS = [
     ("BLDTBXH.TCCB", "Vụ Tổ chức cán bộ", "department", "BLDTBXH"),
     ("BLDTBXH.TTTT", "Trung tâm Thông tin", "unit", "BLDTBXH"),
     ("BLDTBXH.CBTXH", "Cục Bảo trợ xã hội", "department", "BLDTBXH"),
-    ("BLDTBXH.TRUONG", "Trường Đào tạo, bồi dưỡng cán bộ, công chức lao động - xã hội",
-     "school", "BLDTBXH"),
+    (
+        "BLDTBXH.TRUONG",
+        "Trường Đào tạo, bồi dưỡng cán bộ, công chức lao động - xã hội",
+        "school",
+        "BLDTBXH",
+    ),
     ("BNV", "Bộ Nội vụ", "ministry", None),
     ("BNV.TCCB", "Vụ Tổ chức cán bộ", "department", "BNV"),
     ("BNV.TTTT", "Trung tâm Thông tin", "unit", "BNV"),
@@ -42,17 +46,47 @@ UNITS = [
 
 # (username, full name, unit code, job title, email, [(role, scope unit code)])
 PEOPLE = [
-    ("quantri", "Trần Minh Quân", "BNV.TTTT", "Quản trị hệ thống", "quantri@demo.elearn.vn",
-     [("admin", None)]),
-    ("nhansu", "Lê Thị Hạnh", "BLDTBXH.TCCB", "Chuyên viên Vụ Tổ chức cán bộ",
-     "nhansu@demo.elearn.vn", [("hr", "BLDTBXH")]),
-    ("nhansu.vinhphuc", "Phạm Văn Đức", "VINHPHUC.SNV", "Chuyên viên Sở Nội vụ",
-     "nhansu.vinhphuc@demo.elearn.vn", [("hr", "VINHPHUC")]),
-    ("giangvien", "Bùi Thanh Bình", "BLDTBXH.TRUONG", "Giảng viên", "giangvien@demo.elearn.vn",
-     [("instructor", "BLDTBXH.TRUONG")]),
+    (
+        "quantri",
+        "Trần Minh Quân",
+        "BNV.TTTT",
+        "Quản trị hệ thống",
+        "quantri@demo.elearn.vn",
+        [("admin", None)],
+    ),
+    (
+        "nhansu",
+        "Lê Thị Hạnh",
+        "BLDTBXH.TCCB",
+        "Chuyên viên Vụ Tổ chức cán bộ",
+        "nhansu@demo.elearn.vn",
+        [("hr", "BLDTBXH")],
+    ),
+    (
+        "nhansu.vinhphuc",
+        "Phạm Văn Đức",
+        "VINHPHUC.SNV",
+        "Chuyên viên Sở Nội vụ",
+        "nhansu.vinhphuc@demo.elearn.vn",
+        [("hr", "VINHPHUC")],
+    ),
+    (
+        "giangvien",
+        "Bùi Thanh Bình",
+        "BLDTBXH.TRUONG",
+        "Giảng viên",
+        "giangvien@demo.elearn.vn",
+        [("instructor", "BLDTBXH.TRUONG")],
+    ),
     ("hocvien", "Nguyễn Thị Ánh", "BLDTBXH.VP", "Chuyên viên", "hocvien@demo.elearn.vn", []),
-    ("hocvien2", "Đỗ Văn Dũng", "BLDTBXH.TTTT", "Kỹ sư công nghệ thông tin",
-     "hocvien2@demo.elearn.vn", []),
+    (
+        "hocvien2",
+        "Đỗ Văn Dũng",
+        "BLDTBXH.TTTT",
+        "Kỹ sư công nghệ thông tin",
+        "hocvien2@demo.elearn.vn",
+        [],
+    ),
     ("hocvien3", "Hoàng Thu Trang", "VINHPHUC.SNV", "Chuyên viên", "hocvien3@demo.elearn.vn", []),
     ("vu.thi.an", "Vũ Thị An", "BLDTBXH.VP", "Văn thư", None, []),
     ("ngo.quang.anh", "Ngô Quang Anh", "BLDTBXH.CBTXH", "Chuyên viên", None, []),
@@ -78,16 +112,30 @@ def load_demo() -> list[tuple[str, str, str]]:
     for username, full_name, unit_code, title, email, roles in PEOPLE:
         person = db.session.scalar(select(User).where(User.username == username))
         if person is None:
-            person = services.create_user(full_name, username, services.unit_by_code(unit_code),
-                                          email=email, job_title=title, password=DEMO_PASSWORD)
+            person = services.create_user(
+                full_name,
+                username,
+                services.unit_by_code(unit_code),
+                email=email,
+                job_title=title,
+                password=DEMO_PASSWORD,
+            )
         for role, scope_code in roles:
             scope = services.unit_by_code(scope_code) if scope_code else None
-            exists = db.session.scalar(select(RoleAssignment.id).where(
-                RoleAssignment.user_id == person.id, RoleAssignment.role == role))
+            exists = db.session.scalar(
+                select(RoleAssignment.id).where(
+                    RoleAssignment.user_id == person.id, RoleAssignment.role == role
+                )
+            )
             if not exists:
-                db.session.add(RoleAssignment(user_id=person.id, role=role,
-                                              unit_id=scope.id if scope else None,
-                                              created_by_id=admin.id if admin else None))
+                db.session.add(
+                    RoleAssignment(
+                        user_id=person.id,
+                        role=role,
+                        unit_id=scope.id if scope else None,
+                        created_by_id=admin.id if admin else None,
+                    )
+                )
         if username == "quantri":
             admin = person
         db.session.flush()

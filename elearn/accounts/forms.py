@@ -6,9 +6,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    SelectChoice,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -24,10 +24,16 @@ REQUIRED = _l("This field is required.")
 class LoginForm(FlaskForm):
     """Sign in."""
 
-    username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=254)],
-                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)],
-                             render_kw={"autocomplete": "current-password"})
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(REQUIRED), Length(max=254)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(REQUIRED)],
+        render_kw={"autocomplete": "current-password"},
+    )
     remember = BooleanField(_l("Keep me signed in on this device"))
     submit = SubmitField(_l("Sign in"))
 
@@ -35,21 +41,27 @@ class LoginForm(FlaskForm):
 class ForgotPasswordForm(FlaskForm):
     """Ask for a reset link."""
 
-    identifier = StringField(_l("Username or email"),
-                             validators=[DataRequired(REQUIRED), Length(max=254)],
-                             render_kw={"autocomplete": "username"})
+    identifier = StringField(
+        _l("Username or email"),
+        validators=[DataRequired(REQUIRED), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
     submit = SubmitField(_l("Send me a link"))
 
 
 def _new_password_fields():
     hint = _l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
-    new = PasswordField(_l("New password"), description=hint,
-                        validators=[DataRequired(REQUIRED), Length(max=200)],
-                        render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(_l("Repeat the new password"),
-                            validators=[DataRequired(REQUIRED),
-                                        EqualTo("new_password", _l("The passwords differ."))],
-                            render_kw={"autocomplete": "new-password"})
+    new = PasswordField(
+        _l("New password"),
+        description=hint,
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
     return new, confirm
 
 
@@ -63,8 +75,11 @@ class ResetPasswordForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     """Change one's own password."""
 
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)],
-                                     render_kw={"autocomplete": "current-password"})
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(REQUIRED)],
+        render_kw={"autocomplete": "current-password"},
+    )
     new_password, confirm = _new_password_fields()
     submit = SubmitField(_l("Change password"))
 
@@ -72,20 +87,32 @@ class ChangePasswordForm(FlaskForm):
 class PreferencesForm(FlaskForm):
     """One's own settings."""
 
-    locale = SelectField(_l("Language"), choices=[SelectChoice("vi", "Tiếng Việt", {"lang": "vi"}),
-                                                  SelectChoice("en", "English", {"lang": "en"})])
+    locale = SelectField(
+        _l("Language"),
+        choices=[
+            SelectChoice("vi", "Tiếng Việt", {"lang": "vi"}),
+            SelectChoice("en", "English", {"lang": "en"}),
+        ],
+    )
     submit = SubmitField(_l("Save"))
 
 
 class PersonForm(FlaskForm):
     """Create or edit a person."""
 
-    full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=255)],
-                            render_kw={"autocomplete": "off"})
-    username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(3, 64)],
-                           render_kw={"autocomplete": "off", "autocapitalize": "none"})
-    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)],
-                       render_kw={"autocomplete": "off"})
+    full_name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(REQUIRED), Length(max=255)],
+        render_kw={"autocomplete": "off"},
+    )
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(REQUIRED), Length(3, 64)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
+    email = EmailField(
+        _l("Email"), validators=[Optional(), Length(max=254)], render_kw={"autocomplete": "off"}
+    )
     job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=255)])
     unit_id = SelectField(_l("Unit"), coerce=int, validators=[DataRequired(REQUIRED)])
     submit = SubmitField(_l("Save"))
@@ -95,16 +122,20 @@ class TransferForm(FlaskForm):
     """Move a person to another unit."""
 
     unit_id = SelectField(_l("New unit"), coerce=int, validators=[DataRequired(REQUIRED)])
-    reason = StringField(_l("Reason (decision number, date)"),
-                         validators=[Optional(), Length(max=255)])
+    reason = StringField(
+        _l("Reason (decision number, date)"), validators=[Optional(), Length(max=255)]
+    )
     submit = SubmitField(_l("Transfer"))
 
 
 class UnitForm(FlaskForm):
     """Create a unit."""
 
-    code = StringField(_l("Code"), validators=[DataRequired(REQUIRED), Length(max=64)],
-                       description=_l("Short and stable, used in staff imports, e.g. BNV.VP"))
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(REQUIRED), Length(max=64)],
+        description=_l("Short and stable, used in staff imports, e.g. BNV.VP"),
+    )
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=255)])
     kind = SelectField(_l("Kind"), choices=[])
     parent_id = SelectField(_l("Belongs to"), coerce=int)
@@ -134,11 +165,16 @@ class MergeUnitForm(FlaskForm):
     """Merge a unit into another."""
 
     target_id = SelectField(_l("Merge into"), coerce=int, validators=[DataRequired(REQUIRED)])
-    reason = StringField(_l("Reason (decision number, date)"),
-                         validators=[Optional(), Length(max=255)])
-    confirm = BooleanField(_l("I understand: the people, sub-units and roles of this unit move "
-                              "to the chosen unit, and this unit is closed."),
-                           validators=[DataRequired(_l("Tick the box to confirm the merge."))])
+    reason = StringField(
+        _l("Reason (decision number, date)"), validators=[Optional(), Length(max=255)]
+    )
+    confirm = BooleanField(
+        _l(
+            "I understand: the people, sub-units and roles of this unit move "
+            "to the chosen unit, and this unit is closed."
+        ),
+        validators=[DataRequired(_l("Tick the box to confirm the merge."))],
+    )
     submit = SubmitField(_l("Merge"))
 
 

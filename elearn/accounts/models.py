@@ -109,8 +109,9 @@ class User(UserMixin, db.Model):
     def _roles(self) -> list[RoleAssignment]:
         cached = getattr(self, "_role_cache", None)
         if cached is None:
-            cached = list(db.session.scalars(select(RoleAssignment).where(
-                RoleAssignment.user_id == self.id)))
+            cached = list(
+                db.session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == self.id))
+            )
             self._role_cache = cached
         return cached
 

@@ -71,8 +71,13 @@ def create_unit(code: str, name: str, kind: str, parent: OrgUnit | None, actor: 
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     unit.depth = parent.depth + 1 if parent else 0
     db.session.flush()
-    record_audit("unit.created", actor_id=actor and actor.id, target_type="unit",
-                 target_id=unit.id, detail=f"{code} {name}")
+    record_audit(
+        "unit.created",
+        actor_id=actor and actor.id,
+        target_type="unit",
+        target_id=unit.id,
+        detail=f"{code} {name}",
+    )
     return unit
 
 
@@ -83,16 +88,24 @@ def rename_unit(unit: OrgUnit, name: str, actor: User, code: str | None = None) 
         raise ServiceError(_l("A unit needs a name."))
     old = f"{unit.code} {unit.name}"
     if code and code != unit.code:
-        clash = db.session.scalar(select(OrgUnit.id).where(
-            func.lower(OrgUnit.code) == code.lower(), OrgUnit.id != unit.id))
+        clash = db.session.scalar(
+            select(OrgUnit.id).where(
+                func.lower(OrgUnit.code) == code.lower(), OrgUnit.id != unit.id
+            )
+        )
         if clash:
             raise ServiceError(_l("Another unit already has the code %(code)s.", code=code))
         unit.code = code
     unit.name = name
     unit.name_sort = collation_key(name)
     db.session.flush()
-    record_audit("unit.renamed", actor_id=actor.id, target_type="unit", target_id=unit.id,
-                 detail=f"{old} -> {unit.code} {unit.name}")
+    record_audit(
+        "unit.renamed",
+        actor_id=actor.id,
+        target_type="unit",
+        target_id=unit.id,
+        detail=f"{old} -> {unit.code} {unit.name}",
+    )
 
 
 def move_unit(unit: OrgUnit, new_parent: OrgUnit | None, actor: User) -> None:
@@ -107,16 +120,23 @@ def move_unit(unit: OrgUnit, new_parent: OrgUnit | None, actor: User) -> None:
     db.session.execute(
         update(OrgUnit)
         .where(_subtree_filter(old_path))
-        .values(path=new_path + func.substr(OrgUnit.path, len(old_path) + 1),
-                depth=OrgUnit.depth + delta)
+        .values(
+            path=new_path + func.substr(OrgUnit.path, len(old_path) + 1),
+            depth=OrgUnit.depth + delta,
+        )
         .execution_options(synchronize_session=False)
     )
     unit.parent_id = new_parent.id if new_parent else None
     db.session.flush()
     db.session.expire_all()
-    record_audit("unit.moved", actor_id=actor.id, target_type="unit", target_id=unit.id,
-                 detail=f"{old_parent.code if old_parent else '-'} -> "
-                        f"{new_parent.code if new_parent else '-'}")
+    record_audit(
+        "unit.moved",
+        actor_id=actor.id,
+        target_type="unit",
+        target_id=unit.id,
+        detail=f"{old_parent.code if old_parent else '-'} -> "
+        f"{new_parent.code if new_parent else '-'}",
+    )
 
 
 def merge_unit(source: OrgUnit, target: OrgUnit, actor: User, reason: str = "") -> None:
@@ -140,9 +160,13 @@ def merge_unit(source: OrgUnit, target: OrgUnit, actor: User, reason: str = "") 
     for assignment in db.session.scalars(
         select(RoleAssignment).where(RoleAssignment.unit_id == source.id)
     ):
-        duplicate = db.session.scalar(select(RoleAssignment.id).where(
-            RoleAssignment.user_id == assignment.user_id, RoleAssignment.role == assignment.role,
-            RoleAssignment.unit_id == target.id))
+        duplicate = db.session.scalar(
+            select(RoleAssignment.id).where(
+                RoleAssignment.user_id == assignment.user_id,
+                RoleAssignment.role == assignment.role,
+                RoleAssignment.unit_id == target.id,
+            )
+        )
         if duplicate:
             db.session.delete(assignment)
         else:
@@ -150,8 +174,13 @@ def merge_unit(source: OrgUnit, target: OrgUnit, actor: User, reason: str = "") 
     source.active = False
     source.merged_into_id = target.id
     db.session.flush()
-    record_audit("unit.merged", actor_id=actor.id, target_type="unit", target_id=source.id,
-                 detail=f"{source.code} {source.name} -> {target.code} {target.name}; {why}")
+    record_audit(
+        "unit.merged",
+        actor_id=actor.id,
+        target_type="unit",
+        target_id=source.id,
+        detail=f"{source.code} {source.name} -> {target.code} {target.name}; {why}",
+    )
 
 
 def ancestors_of(unit: OrgUnit) -> list[OrgUnit]:
@@ -175,10 +204,13 @@ def scope_paths(actor: User) -> list[str] | None:
     """Return the subtree paths ``actor`` manages as hr, or None for an admin (everything)."""
     if actor.is_admin:
         return None
-    return list(db.session.scalars(
-        select(OrgUnit.path).join(RoleAssignment, RoleAssignment.unit_id == OrgUnit.id)
-        .where(RoleAssignment.user_id == actor.id, RoleAssignment.role == "hr")
-    ))
+    return list(
+        db.session.scalars(
+            select(OrgUnit.path)
+            .join(RoleAssignment, RoleAssignment.unit_id == OrgUnit.id)
+            .where(RoleAssignment.user_id == actor.id, RoleAssignment.role == "hr")
+        )
+    )
 
 
 def _in_scope(paths: list[str] | None, column):
@@ -234,8 +266,9 @@ def unit_in_scope(actor: User, unit: OrgUnit) -> bool:
     return paths is None or any(unit.path.startswith(p) for p in paths)
 
 
-def people_in_scope(actor: User, search: str = "", unit: OrgUnit | None = None,
-                    include_inactive: bool = False):
+def people_in_scope(
+    actor: User, search: str = "", unit: OrgUnit | None = None, include_inactive: bool = False
+):
     """Return a select of the people ``actor`` may see, in Vietnamese name order."""
     query = select(User).join(OrgUnit, User.unit_id == OrgUnit.id)
     predicate = _in_scope(scope_paths(actor), OrgUnit.path)
@@ -275,18 +308,25 @@ def _check_email(email: str | None) -> str | None:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ServiceError(_l("The email address is not valid: %(error)s", error=str(exc))) \
-            from exc
+        raise ServiceError(_l("The email address is not valid: %(error)s", error=str(exc))) from exc
 
 
-def create_user(full_name: str, username: str, unit: OrgUnit, *, email: str | None = None,
-                job_title: str = "", password: str | None = None,
-                actor: User | None = None) -> User:
+def create_user(
+    full_name: str,
+    username: str,
+    unit: OrgUnit,
+    *,
+    email: str | None = None,
+    job_title: str = "",
+    password: str | None = None,
+    actor: User | None = None,
+) -> User:
     """Create an account in ``unit``; without a password it cannot sign in until reset."""
     username = normalize_username(username)
     if not USERNAME_RE.match(username):
-        raise ServiceError(_l("A username has 3 to 64 letters a-z, digits, dots, dashes or "
-                              "underscores."))
+        raise ServiceError(
+            _l("A username has 3 to 64 letters a-z, digits, dots, dashes or underscores.")
+        )
     full_name = " ".join(nfc(full_name).split())
     if not full_name:
         raise ServiceError(_l("A full name is required."))
@@ -297,15 +337,21 @@ def create_user(full_name: str, username: str, unit: OrgUnit, *, email: str | No
         raise ServiceError(_l("Another account already uses %(email)s.", email=email))
     if not unit.active:
         raise ServiceError(_l("People cannot be added to a merged unit."))
-    person = User(username=username, full_name=full_name, email=email,
-                  job_title=job_title.strip(), unit=unit)
+    person = User(
+        username=username, full_name=full_name, email=email, job_title=job_title.strip(), unit=unit
+    )
     _index_name(person)
     if password:
         _set_password(person, password)
     db.session.add(person)
     db.session.flush()
-    record_audit("user.created", actor_id=actor and actor.id, target_type="user",
-                 target_id=person.id, detail=f"{username} in {unit.code}")
+    record_audit(
+        "user.created",
+        actor_id=actor and actor.id,
+        target_type="user",
+        target_id=person.id,
+        detail=f"{username} in {unit.code}",
+    )
     return person
 
 
@@ -315,15 +361,17 @@ def _index_name(person: User) -> None:
     person.search_text = fold(f"{person.full_name} {person.username} {person.email or ''}")
 
 
-def update_user(person: User, actor: User, *, full_name: str, email: str | None,
-                job_title: str) -> None:
+def update_user(
+    person: User, actor: User, *, full_name: str, email: str | None, job_title: str
+) -> None:
     """Change a person's name, email and job title."""
     full_name = " ".join(nfc(full_name).split())
     if not full_name:
         raise ServiceError(_l("A full name is required."))
     email = _check_email(email)
-    if email and db.session.scalar(select(User.id).where(User.email == email,
-                                                          User.id != person.id)):
+    if email and db.session.scalar(
+        select(User.id).where(User.email == email, User.id != person.id)
+    ):
         raise ServiceError(_l("Another account already uses %(email)s.", email=email))
     person.full_name = full_name
     person.email = email
@@ -333,10 +381,16 @@ def update_user(person: User, actor: User, *, full_name: str, email: str | None,
     record_audit("user.updated", actor_id=actor.id, target_type="user", target_id=person.id)
 
 
-def _record_transfer(person: User, from_unit: OrgUnit, to_unit: OrgUnit, actor: User | None,
-                     reason: str) -> UserTransfer:
-    transfer = UserTransfer(user_id=person.id, from_unit_id=from_unit.id, to_unit_id=to_unit.id,
-                            by_id=actor and actor.id, reason=reason)
+def _record_transfer(
+    person: User, from_unit: OrgUnit, to_unit: OrgUnit, actor: User | None, reason: str
+) -> UserTransfer:
+    transfer = UserTransfer(
+        user_id=person.id,
+        from_unit_id=from_unit.id,
+        to_unit_id=to_unit.id,
+        by_id=actor and actor.id,
+        reason=reason,
+    )
     person.unit_id = to_unit.id
     db.session.add(transfer)
     return transfer
@@ -353,14 +407,24 @@ def transfer_user(person: User, to_unit: OrgUnit, actor: User, reason: str = "")
     from_unit = person.unit
     _record_transfer(person, from_unit, to_unit, actor, reason.strip())
     db.session.flush()
-    record_audit("user.transferred", actor_id=actor.id, target_type="user", target_id=person.id,
-                 detail=f"{from_unit.code} -> {to_unit.code}; {reason.strip()}")
+    record_audit(
+        "user.transferred",
+        actor_id=actor.id,
+        target_type="user",
+        target_id=person.id,
+        detail=f"{from_unit.code} -> {to_unit.code}; {reason.strip()}",
+    )
 
 
 def transfers_of(person: User) -> list[UserTransfer]:
     """Return a person's unit history, newest first."""
-    return list(db.session.scalars(select(UserTransfer).where(UserTransfer.user_id == person.id)
-                                   .order_by(UserTransfer.at.desc(), UserTransfer.id.desc())))
+    return list(
+        db.session.scalars(
+            select(UserTransfer)
+            .where(UserTransfer.user_id == person.id)
+            .order_by(UserTransfer.at.desc(), UserTransfer.id.desc())
+        )
+    )
 
 
 def set_active(person: User, active: bool, actor: User) -> None:
@@ -373,8 +437,12 @@ def set_active(person: User, active: bool, actor: User) -> None:
     person.deactivated_at = None if active else utcnow()
     person.auth_nonce = new_nonce()
     db.session.flush()
-    record_audit("user.reactivated" if active else "user.deactivated", actor_id=actor.id,
-                 target_type="user", target_id=person.id)
+    record_audit(
+        "user.reactivated" if active else "user.deactivated",
+        actor_id=actor.id,
+        target_type="user",
+        target_id=person.id,
+    )
 
 
 def set_locale(person: User, locale: str) -> None:
@@ -390,8 +458,7 @@ def set_locale(person: User, locale: str) -> None:
 def check_password_strength(password: str, username: str = "") -> None:
     """Refuse passwords that are short, all digits, or the username."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ServiceError(_l("A password needs at least %(n)d characters.",
-                              n=MIN_PASSWORD_LENGTH))
+        raise ServiceError(_l("A password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
     if password.isdigit():
         raise ServiceError(_l("A password cannot be only digits."))
     if username and username.lower() in password.lower():
@@ -415,8 +482,12 @@ def authenticate(username: str, password: str) -> User:
     if not check_password_hash(person.password_hash, password):
         raise AuthError(_l("Wrong username or password."))
     if not person.active:
-        raise AuthError(_l("This account has been deactivated. Ask your unit's personnel "
-                           "staff to reactivate it."))
+        raise AuthError(
+            _l(
+                "This account has been deactivated. Ask your unit's personnel "
+                "staff to reactivate it."
+            )
+        )
     person.last_login_at = utcnow()
     return person
 
@@ -429,8 +500,9 @@ def change_password(person: User, current: str, new: str) -> None:
     if not person.password_hash or not check_password_hash(person.password_hash, current):
         raise WrongPassword(_l("The current password is wrong."))
     _set_password(person, new)
-    record_audit("auth.password_changed", actor_id=person.id, target_type="user",
-                 target_id=person.id)
+    record_audit(
+        "auth.password_changed", actor_id=person.id, target_type="user", target_id=person.id
+    )
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:
@@ -464,8 +536,9 @@ def user_for_reset_token(token: str) -> User:
         raise TokenError(_l("This link is not valid. Ask for a new one.")) from exc
     person = db.session.get(User, data.get("u"))
     if person is None or person.auth_nonce != data.get("n") or not person.active:
-        raise TokenError(_l("This link has already been used or is no longer valid. "
-                            "Ask for a new one."))
+        raise TokenError(
+            _l("This link has already been used or is no longer valid. Ask for a new one.")
+        )
     return person
 
 
@@ -473,15 +546,20 @@ def reset_password(token: str, new: str) -> User:
     """Set a new password through a reset link, which is then spent."""
     person = user_for_reset_token(token)
     _set_password(person, new)
-    record_audit("auth.password_reset", actor_id=person.id, target_type="user",
-                 target_id=person.id)
+    record_audit("auth.password_reset", actor_id=person.id, target_type="user", target_id=person.id)
     return person
 
 
 def _mail_link(person: User, kind: str, base_url: str) -> None:
     link = f"{base_url.rstrip('/')}/reset/{make_reset_token(person, kind)}"
-    send_mail(person.email, kind, locale=person.locale or "vi", person=person, link=link,
-              hours=link_max_age(kind) // 3600)
+    send_mail(
+        person.email,
+        kind,
+        locale=person.locale or "vi",
+        person=person,
+        link=link,
+        hours=link_max_age(kind) // 3600,
+    )
 
 
 def request_password_reset(identifier: str, base_url: str) -> None:
@@ -490,8 +568,9 @@ def request_password_reset(identifier: str, base_url: str) -> None:
     Says nothing either way, so the form cannot be used to find accounts.
     """
     identifier = identifier.strip().lower()
-    person = db.session.scalar(select(User).where(
-        or_(User.username == identifier, User.email == identifier)))
+    person = db.session.scalar(
+        select(User).where(or_(User.username == identifier, User.email == identifier))
+    )
     if person is None or not person.active or not person.email:
         log.info("password reset asked for unknown or unreachable account")
         record_audit("auth.reset_requested_unknown", detail=identifier[:64])
@@ -519,19 +598,29 @@ def assign_role(person: User, role: str, unit: OrgUnit | None, actor: User) -> R
         unit = None
     elif unit is None:
         raise ServiceError(_l("Choose the unit this role applies to."))
-    same_scope = (RoleAssignment.unit_id.is_(None) if unit is None
-                  else RoleAssignment.unit_id == unit.id)
-    exists = db.session.scalar(select(RoleAssignment.id).where(
-        RoleAssignment.user_id == person.id, RoleAssignment.role == role, same_scope))
+    same_scope = (
+        RoleAssignment.unit_id.is_(None) if unit is None else RoleAssignment.unit_id == unit.id
+    )
+    exists = db.session.scalar(
+        select(RoleAssignment.id).where(
+            RoleAssignment.user_id == person.id, RoleAssignment.role == role, same_scope
+        )
+    )
     if exists:
         raise ServiceError(_l("The person already has this role there."))
-    assignment = RoleAssignment(user_id=person.id, role=role, unit_id=unit.id if unit else None,
-                                created_by_id=actor.id)
+    assignment = RoleAssignment(
+        user_id=person.id, role=role, unit_id=unit.id if unit else None, created_by_id=actor.id
+    )
     db.session.add(assignment)
     db.session.flush()
     person.forget_roles()
-    record_audit("role.assigned", actor_id=actor.id, target_type="user", target_id=person.id,
-                 detail=f"{role} @ {unit.code if unit else 'site'}")
+    record_audit(
+        "role.assigned",
+        actor_id=actor.id,
+        target_type="user",
+        target_id=person.id,
+        detail=f"{role} @ {unit.code if unit else 'site'}",
+    )
     return assignment
 
 
@@ -544,18 +633,28 @@ def revoke_role(assignment: RoleAssignment, actor: User) -> None:
     db.session.delete(assignment)
     db.session.flush()
     person.forget_roles()
-    record_audit("role.revoked", actor_id=actor.id, target_type="user", target_id=person.id,
-                 detail=detail)
+    record_audit(
+        "role.revoked", actor_id=actor.id, target_type="user", target_id=person.id, detail=detail
+    )
 
 
 def roles_of(person: User) -> list[RoleAssignment]:
     """Return a person's role assignments."""
-    return list(db.session.scalars(select(RoleAssignment).where(
-        RoleAssignment.user_id == person.id).order_by(RoleAssignment.role, RoleAssignment.id)))
+    return list(
+        db.session.scalars(
+            select(RoleAssignment)
+            .where(RoleAssignment.user_id == person.id)
+            .order_by(RoleAssignment.role, RoleAssignment.id)
+        )
+    )
 
 
 def all_role_assignments() -> list[RoleAssignment]:
     """Return every role assignment, by role then person."""
-    return list(db.session.scalars(
-        select(RoleAssignment).join(User, RoleAssignment.user_id == User.id)
-        .order_by(RoleAssignment.role, User.name_sort)))
+    return list(
+        db.session.scalars(
+            select(RoleAssignment)
+            .join(User, RoleAssignment.user_id == User.id)
+            .order_by(RoleAssignment.role, User.name_sort)
+        )
+    )

@@ -43,17 +43,26 @@ from elearn.extensions import db, limiter
 bp = Blueprint("accounts", __name__)
 
 
-ROLE_LABELS = {"instructor": _l("Instructor"), "hr": _l("Personnel (HR)"),
-               "admin": _l("Administrator")}
-KIND_LABELS = {"ministry": _l("Ministry"), "province": _l("Province or city"),
-               "department": _l("Department"), "school": _l("Training school"),
-               "unit": _l("Unit")}
+ROLE_LABELS = {
+    "instructor": _l("Instructor"),
+    "hr": _l("Personnel (HR)"),
+    "admin": _l("Administrator"),
+}
+KIND_LABELS = {
+    "ministry": _l("Ministry"),
+    "province": _l("Province or city"),
+    "department": _l("Department"),
+    "school": _l("Training school"),
+    "unit": _l("Unit"),
+}
 
 
 @bp.app_context_processor
 def _labels():
-    return {"role_label": lambda role: ROLE_LABELS.get(role, role),
-            "kind_label": lambda kind: KIND_LABELS.get(kind, kind)}
+    return {
+        "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
+    }
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -99,10 +108,15 @@ def _login_failed(_response) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @access(Access.PUBLIC)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_USER"], key_func=_login_username_key,
-               methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
-               deduct_when=_login_failed)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USER"],
+    key_func=_login_username_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_login_failed
+)
 def login():
     """Sign in."""
     if current_user.is_authenticated:
@@ -121,8 +135,7 @@ def login():
             session.permanent = False
             if person.locale:
                 session["locale"] = person.locale
-            record_audit("auth.login", actor_id=person.id, target_type="user",
-                         target_id=person.id)
+            record_audit("auth.login", actor_id=person.id, target_type="user", target_id=person.id)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
@@ -181,16 +194,16 @@ def reset(token: str):
 @access(Access.USER)
 def account():
     """One's own profile and language."""
-    form = PreferencesForm(locale=current_user.locale or current_app.config[
-        "BABEL_DEFAULT_LOCALE"])
+    form = PreferencesForm(locale=current_user.locale or current_app.config["BABEL_DEFAULT_LOCALE"])
     if form.validate_on_submit():
         services.set_locale(current_user, form.locale.data)
         session["locale"] = form.locale.data
         db.session.commit()
         flash(_("Your settings have been saved."), "success")
         return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", form=form,
-                           roles=services.roles_of(current_user))
+    return render_template(
+        "accounts/account.html", form=form, roles=services.roles_of(current_user)
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -200,8 +213,9 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data,
-                                     form.new_password.data)
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
         except services.WrongPassword as exc:
             form.current_password.errors.append(str(exc))
         except ServiceError as exc:
@@ -225,10 +239,15 @@ def people():
     units = services.units_in_scope(current_user)
     unit_id = request.args.get("unit", type=int)
     unit = _unit_or_404(unit_id) if unit_id else None
-    query = services.people_in_scope(current_user, request.args.get("q", "").strip(), unit,
-                                     include_inactive=bool(request.args.get("inactive")))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=50,
-                       error_out=False)
+    query = services.people_in_scope(
+        current_user,
+        request.args.get("q", "").strip(),
+        unit,
+        include_inactive=bool(request.args.get("inactive")),
+    )
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=int), per_page=50, error_out=False
+    )
     return render_template("accounts/people.html", page=page, units=units, unit=unit)
 
 
@@ -242,9 +261,14 @@ def person_new():
     if form.validate_on_submit():
         unit = _unit_or_404(form.unit_id.data)
         try:
-            person = services.create_user(form.full_name.data, form.username.data, unit,
-                                          email=form.email.data, job_title=form.job_title.data,
-                                          actor=current_user)
+            person = services.create_user(
+                form.full_name.data,
+                form.username.data,
+                unit,
+                email=form.email.data,
+                job_title=form.job_title.data,
+                actor=current_user,
+            )
         except ServiceError as exc:
             flash(str(exc), "error")
         else:
@@ -261,13 +285,19 @@ def person(user_id: int):
     person = _person_or_404(user_id)
     transfer_form = TransferForm()
     transfer_form.unit_id.choices = _unit_choices(
-        [u for u in services.units_in_scope(current_user) if u.id != person.unit_id])
+        [u for u in services.units_in_scope(current_user) if u.id != person.unit_id]
+    )
     role_form = RoleForm(role_labels=ROLE_LABELS)
-    role_form.unit_id.choices = _unit_choices(services.units_in_scope(current_user),
-                                              blank=_("(whole site, for administrators)"))
+    role_form.unit_id.choices = _unit_choices(
+        services.units_in_scope(current_user), blank=_("(whole site, for administrators)")
+    )
     return render_template(
-        "accounts/person.html", person=person, transfers=services.transfers_of(person),
-        roles=services.roles_of(person), transfer_form=transfer_form, role_form=role_form,
+        "accounts/person.html",
+        person=person,
+        transfers=services.transfers_of(person),
+        roles=services.roles_of(person),
+        transfer_form=transfer_form,
+        role_form=role_form,
         confirm_form=ConfirmForm(),
     )
 
@@ -286,8 +316,13 @@ def person_edit(user_id: int):
         form.username.data = person.username
     if form.validate_on_submit():
         try:
-            services.update_user(person, current_user, full_name=form.full_name.data,
-                                 email=form.email.data, job_title=form.job_title.data)
+            services.update_user(
+                person,
+                current_user,
+                full_name=form.full_name.data,
+                email=form.email.data,
+                job_title=form.job_title.data,
+            )
         except ServiceError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -307,14 +342,21 @@ def person_transfer(user_id: int):
     form.unit_id.choices = _unit_choices(services.units_in_scope(current_user))
     if form.validate_on_submit():
         try:
-            services.transfer_user(person, _unit_or_404(form.unit_id.data), current_user,
-                                   form.reason.data or "")
+            services.transfer_user(
+                person, _unit_or_404(form.unit_id.data), current_user, form.reason.data or ""
+            )
         except ServiceError as exc:
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(_("%(name)s now belongs to %(unit)s.", name=person.full_name,
-                    unit=person.unit.name), "success")
+            flash(
+                _(
+                    "%(name)s now belongs to %(unit)s.",
+                    name=person.full_name,
+                    unit=person.unit.name,
+                ),
+                "success",
+            )
     else:
         flash(_("Choose the unit to move the person to."), "error")
     return redirect(url_for("accounts.person", user_id=person.id))
@@ -334,8 +376,12 @@ def person_set_active(user_id: int):
         flash(str(exc), "error")
     else:
         db.session.commit()
-        flash(_("The account is active again.") if make_active
-              else _("The account has been deactivated; its records are kept."), "success")
+        flash(
+            _("The account is active again.")
+            if make_active
+            else _("The account has been deactivated; its records are kept."),
+            "success",
+        )
     return redirect(url_for("accounts.person", user_id=person.id))
 
 
@@ -353,8 +399,7 @@ def person_send_link(user_id: int):
     else:
         services.send_password_link(person, current_app.config["BASE_URL"], current_user)
         db.session.commit()
-        flash(_("A link to set a password was sent to %(email)s.", email=person.email),
-              "success")
+        flash(_("A link to set a password was sent to %(email)s.", email=person.email), "success")
     return redirect(url_for("accounts.person", user_id=person.id))
 
 
@@ -397,16 +442,22 @@ def role_revoke(assignment_id: int):
     else:
         db.session.commit()
         flash(_("The role has been removed."), "success")
-    return redirect(_safe_next(request.form.get("next"))
-                    if request.form.get("next") else url_for("accounts.person", user_id=user_id))
+    return redirect(
+        _safe_next(request.form.get("next"))
+        if request.form.get("next")
+        else url_for("accounts.person", user_id=user_id)
+    )
 
 
 @bp.route("/admin/roles")
 @access(Access.ADMIN)
 def roles():
     """Every role assignment on the site."""
-    return render_template("accounts/roles.html", assignments=services.all_role_assignments(),
-                           confirm_form=ConfirmForm())
+    return render_template(
+        "accounts/roles.html",
+        assignments=services.all_role_assignments(),
+        confirm_form=ConfirmForm(),
+    )
 
 
 # --- units -----------------------------------------------------------------------------------
@@ -416,10 +467,12 @@ def roles():
 @access(Access.HR)
 def units():
     """The org tree the visitor manages (all of it for admins)."""
-    return render_template("accounts/units.html",
-                           units=services.units_in_scope(current_user,
-                                                         include_merged=bool(request.args.get(
-                                                             "merged"))))
+    return render_template(
+        "accounts/units.html",
+        units=services.units_in_scope(
+            current_user, include_merged=bool(request.args.get("merged"))
+        ),
+    )
 
 
 @bp.route("/admin/units/new", methods=["GET", "POST"])
@@ -427,15 +480,17 @@ def units():
 def unit_new():
     """Create a unit."""
     form = UnitForm(kind_labels=KIND_LABELS)
-    form.parent_id.choices = _unit_choices(services.units_in_scope(current_user),
-                                           blank=_("(top level: a ministry or province)"))
+    form.parent_id.choices = _unit_choices(
+        services.units_in_scope(current_user), blank=_("(top level: a ministry or province)")
+    )
     if request.method == "GET" and request.args.get("parent", type=int):
         form.parent_id.data = request.args.get("parent", type=int)
     if form.validate_on_submit():
         parent = _unit_or_404(form.parent_id.data) if form.parent_id.data else None
         try:
-            unit = services.create_unit(form.code.data, form.name.data, form.kind.data, parent,
-                                        current_user)
+            unit = services.create_unit(
+                form.code.data, form.name.data, form.kind.data, parent, current_user
+            )
         except ServiceError as exc:
             flash(str(exc), "error")
         else:
@@ -459,11 +514,20 @@ def unit(unit_id: int):
     subunits = services.tree_order(list(db.session.scalars(services.subtree_query(unit))))[1:]
     people_count = db.session.scalar(
         db.select(db.func.count()).select_from(
-            services.people_in_scope(current_user, unit=unit).subquery()))
+            services.people_in_scope(current_user, unit=unit).subquery()
+        )
+    )
     ancestors = services.ancestors_of(unit)
-    return render_template("accounts/unit.html", unit=unit, subunits=subunits,
-                           ancestors=ancestors, people_count=people_count,
-                           rename_form=rename_form, move_form=move_form, merge_form=merge_form)
+    return render_template(
+        "accounts/unit.html",
+        unit=unit,
+        subunits=subunits,
+        ancestors=ancestors,
+        people_count=people_count,
+        rename_form=rename_form,
+        move_form=move_form,
+        merge_form=merge_form,
+    )
 
 
 @bp.route("/admin/units/<int:unit_id>/rename", methods=["POST"])
@@ -521,8 +585,14 @@ def unit_merge(unit_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(_("%(source)s has been merged into %(target)s.", source=unit.name,
-                    target=target.name), "success")
+            flash(
+                _(
+                    "%(source)s has been merged into %(target)s.",
+                    source=unit.name,
+                    target=target.name,
+                ),
+                "success",
+            )
             return redirect(url_for("accounts.unit", unit_id=target.id))
     else:
         for errors in form.errors.values():

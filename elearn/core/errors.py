@@ -20,22 +20,31 @@ MESSAGES = {
     403: (_l("Access denied"), _l("You do not have permission to open this page.")),
     404: (_l("Page not found"), _l("The page does not exist or you may not see it.")),
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
-    413: (_l("Too large"),
-          _l("What you sent is larger than this site accepts. Send a smaller file.")),
-    429: (_l("Too many attempts"),
-          _l("There were too many attempts in a short time. Wait a minute and try again.")),
-    500: (_l("Something went wrong"),
-          _l("An unexpected error occurred. It has been logged; please try again later.")),
+    413: (
+        _l("Too large"),
+        _l("What you sent is larger than this site accepts. Send a smaller file."),
+    ),
+    429: (
+        _l("Too many attempts"),
+        _l("There were too many attempts in a short time. Wait a minute and try again."),
+    ),
+    500: (
+        _l("Something went wrong"),
+        _l("An unexpected error occurred. It has been logged; please try again later."),
+    ),
 }
-CSRF_MESSAGE = _l("The form had expired or was not sent from this site. Reload the page and "
-                  "send it again; nothing was changed.")
+CSRF_MESSAGE = _l(
+    "The form had expired or was not sent from this site. Reload the page and "
+    "send it again; nothing was changed."
+)
 
 
 def render_error(code: int, message=None):
     """Render the error page for ``code``."""
     title, default = MESSAGES.get(code, MESSAGES[500])
-    return render_template("errors/error.html", code=code, title=title,
-                           message=message or default), code
+    return render_template(
+        "errors/error.html", code=code, title=title, message=message or default
+    ), code
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -57,8 +66,9 @@ def register_error_handlers(app: Flask) -> None:
     def _too_many(error):
         if request.endpoint == "accounts.login":
             db.session.rollback()
-            record_audit("auth.login_limited",
-                         detail=f"username={request.form.get('username', '')[:64]}")
+            record_audit(
+                "auth.login_limited", detail=f"username={request.form.get('username', '')[:64]}"
+            )
             db.session.commit()
         return render_error(429)
 
@@ -73,6 +83,10 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return _http(error)
         db.session.rollback()
-        log.exception("unhandled error for %s %s (user %s)", request.method, request.path,
-                      getattr(current_user, "id", None))
+        log.exception(
+            "unhandled error for %s %s (user %s)",
+            request.method,
+            request.path,
+            getattr(current_user, "id", None),
+        )
         return render_error(InternalServerError.code)

@@ -48,8 +48,11 @@ def local_date(value) -> str:
 
 def register_i18n(app: Flask) -> None:
     """Bind Flask-Babel and the template filters."""
-    babel.init_app(app, locale_selector=select_locale,
-                   timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"])
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=lambda: app.config["BABEL_DEFAULT_TIMEZONE"],
+    )
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["number"] = format_decimal

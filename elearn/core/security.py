@@ -42,6 +42,7 @@ class RequestIdFilter(logging.Filter):
     """Put ``request_id`` on every log record ("-" outside requests)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Add the ID; never drop a record."""
         record.request_id = current_request_id() or "-"
         return True
 

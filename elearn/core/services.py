@@ -121,6 +121,8 @@ def _smtp_send(to_address: str, subject: str, body: str) -> None:
 def outbox_page(page: int, per_page: int = 50):
     """Return one page of the outbox, newest first."""
     return db.paginate(
-        select(OutboxMail).order_by(OutboxMail.id.desc()), page=page, per_page=per_page,
+        select(OutboxMail).order_by(OutboxMail.id.desc()),
+        page=page,
+        per_page=per_page,
         error_out=False,
     )

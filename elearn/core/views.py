@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -21,10 +30,14 @@ def home():
     """The start page: a welcome for visitors, a page per role for signed-in people."""
     if not current_user.is_authenticated:
         return render_template("core/welcome.html")
-    managed = accounts.units_in_scope(current_user) if (
-        current_user.is_hr or current_user.is_admin) else []
-    return render_template("core/home.html", managed_units=managed,
-                           roles=accounts.roles_of(current_user))
+    managed = (
+        accounts.units_in_scope(current_user)
+        if (current_user.is_hr or current_user.is_admin)
+        else []
+    )
+    return render_template(
+        "core/home.html", managed_units=managed, roles=accounts.roles_of(current_user)
+    )
 
 
 @bp.route("/language", methods=["POST"])
@@ -61,17 +74,20 @@ def audit():
     """The audit log, newest first, filterable by action."""
     action = request.args.get("action") or None
     page = services.audit_page(request.args.get("page", 1, type=int), action=action)
-    return render_template("core/audit.html", page=page, action=action,
-                           actions=services.audit_actions())
+    return render_template(
+        "core/audit.html", page=page, action=action, actions=services.audit_actions()
+    )
 
 
 @bp.route("/admin/outbox")
 @access(Access.ADMIN)
 def outbox():
     """Mails the platform sent or captured."""
-    return render_template("core/outbox.html",
-                           page=services.outbox_page(request.args.get("page", 1, type=int)),
-                           smtp=bool(current_app.config.get("MAIL_SMTP_HOST")))
+    return render_template(
+        "core/outbox.html",
+        page=services.outbox_page(request.args.get("page", 1, type=int)),
+        smtp=bool(current_app.config.get("MAIL_SMTP_HOST")),
+    )
 
 
 @bp.route("/admin/outbox/<int:mail_id>")

@@ -31,12 +31,14 @@ def test_wrong_password_is_refused_without_revealing_the_account(client, world):
 
 
 def test_next_parameter_cannot_leave_the_site(client, world):
-    response = client.post("/login?next=//evil.example/x",
-                           data={"username": "learner", "password": PASSWORD})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"username": "learner", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/"
     client.post("/logout")
-    response = client.post("/login?next=/account",
-                           data={"username": "learner", "password": PASSWORD})
+    response = client.post(
+        "/login?next=/account", data={"username": "learner", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/account"
 
 
@@ -84,11 +86,16 @@ def test_deactivation_ends_existing_sessions(as_user, world):
 
 
 def test_remember_me_sets_a_secure_long_lived_cookie(make_app, world):
-    app = make_app(WTF_CSRF_ENABLED=False, SECURE_COOKIES=True,
-                   SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    app = make_app(
+        WTF_CSRF_ENABLED=False,
+        SECURE_COOKIES=True,
+        SESSION_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_SECURE=True,
+    )
     client = app.test_client()
-    response = client.post("/login", data={"username": "learner", "password": PASSWORD,
-                                           "remember": "y"})
+    response = client.post(
+        "/login", data={"username": "learner", "password": PASSWORD, "remember": "y"}
+    )
     cookies = response.headers.getlist("Set-Cookie")
     remember = next(c for c in cookies if c.startswith("remember_token="))
     assert "Secure" in remember
@@ -101,26 +108,46 @@ def test_remember_me_sets_a_secure_long_lived_cookie(make_app, world):
 
 def test_password_change_requires_the_current_password(as_user, world):
     client = as_user("learner")
-    bad = client.post("/account/password", data={"current_password": "nope",
-                                                 "new_password": "a-new-long-secret",
-                                                 "confirm": "a-new-long-secret"})
+    bad = client.post(
+        "/account/password",
+        data={
+            "current_password": "nope",
+            "new_password": "a-new-long-secret",
+            "confirm": "a-new-long-secret",
+        },
+    )
     assert "Mật khẩu hiện tại không đúng" in bad.get_data(as_text=True)
-    weak = client.post("/account/password", data={"current_password": PASSWORD,
-                                                  "new_password": "123456789012",
-                                                  "confirm": "123456789012"})
+    weak = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "123456789012",
+            "confirm": "123456789012",
+        },
+    )
     assert "chỉ gồm chữ số" in weak.get_data(as_text=True)
-    ok = client.post("/account/password", data={"current_password": PASSWORD,
-                                                "new_password": "a-new-long-secret",
-                                                "confirm": "a-new-long-secret"})
+    ok = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-new-long-secret",
+            "confirm": "a-new-long-secret",
+        },
+    )
     assert ok.status_code == 302
     assert client.get("/account").status_code == 200  # this session continues
 
 
 def test_password_change_signs_out_other_devices(as_user, world):
     laptop, phone = as_user("learner"), as_user("learner")
-    changed = laptop.post("/account/password", data={"current_password": PASSWORD,
-                                                     "new_password": "a-new-long-secret",
-                                                     "confirm": "a-new-long-secret"})
+    changed = laptop.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-new-long-secret",
+            "confirm": "a-new-long-secret",
+        },
+    )
     assert changed.status_code == 302
     assert laptop.get("/account").status_code == 200
     assert phone.get("/account").status_code == 302

@@ -17,8 +17,9 @@ def test_demo_needs_the_flag(runner):
 def test_demo_loads_once_and_every_role_signs_in(make_app):
     app = make_app(DEMO=True, WTF_CSRF_ENABLED=False)
     with app.app_context():
-        db.create_all() if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres") \
-            else None
+        db.create_all() if not app.config["SQLALCHEMY_DATABASE_URI"].startswith(
+            "postgres"
+        ) else None
     runner = app.test_cli_runner()
     first = runner.invoke(args=["accounts", "load-demo"])
     assert first.exit_code == 0, first.output

@@ -34,8 +34,9 @@ def test_subtree_query_uses_the_path_index(world):
     query = accounts.subtree_query(world.dept_a)
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     if db.engine.dialect.name == "sqlite":
-        plan = " ".join(str(row[-1]) for row in db.session.execute(
-            text(f"EXPLAIN QUERY PLAN {compiled}")))
+        plan = " ".join(
+            str(row[-1]) for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+        )
         assert "USING INDEX ix_org_units_path" in plan, plan
     else:
         # A 4-row table would be scanned anyway; forbid that to see the planner can use it.
@@ -49,8 +50,9 @@ def test_people_in_scope_uses_the_path_index(world):
     query = accounts.people_in_scope(world.hr_a)
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     if db.engine.dialect.name == "sqlite":
-        plan = " ".join(str(row[-1]) for row in db.session.execute(
-            text(f"EXPLAIN QUERY PLAN {compiled}")))
+        plan = " ".join(
+            str(row[-1]) for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+        )
         assert "ix_org_units_path" in plan, plan
     else:
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
@@ -67,12 +69,16 @@ def test_move_rewrites_the_whole_subtree(world):
     assert team.path == f"{dept_a.path}{team.id}/"
     assert (dept_a.depth, team.depth) == (2, 3)
     assert _codes(accounts.subtree_query(db.session.get(OrgUnit, world.dept_b.id))) == [
-        "BO.A", "BO.A.1", "BO.B"]
+        "BO.A",
+        "BO.A.1",
+        "BO.B",
+    ]
 
 
 def test_move_to_top_level_and_back(world):
     accounts.move_unit(world.dept_a, None, world.admin)
-    assert db.session.get(OrgUnit, world.team_a1.id).path == f"/{world.dept_a.id}/{world.team_a1.id}/"
+    team = db.session.get(OrgUnit, world.team_a1.id)
+    assert team.path == f"/{world.dept_a.id}/{world.team_a1.id}/"
     accounts.move_unit(db.session.get(OrgUnit, world.dept_a.id), world.ministry, world.admin)
     assert db.session.get(OrgUnit, world.team_a1.id).path == "/1/2/3/"
 
@@ -83,7 +89,7 @@ def test_a_unit_cannot_move_under_its_own_subtree(world):
 
 
 def test_scopes_follow_the_tree_after_a_move(world):
-    """hr of dept_b gains dept_a's people when dept_a moves under dept_b."""
+    """Hr of dept_b gains dept_a's people when dept_a moves under dept_b."""
     learner_id = world.learner.id
     with pytest.raises(accounts.NotFound):
         accounts.get_user_for(world.hr_b, learner_id)
@@ -103,7 +109,8 @@ def test_merge_moves_people_units_and_roles_and_keeps_history(world):
     # Sub-units now hang under dept_b.
     assert db.session.get(OrgUnit, world.team_a1.id).parent_id == world.dept_b.id
     assert db.session.get(OrgUnit, extra.id).path.startswith(
-        db.session.get(OrgUnit, world.dept_b.id).path)
+        db.session.get(OrgUnit, world.dept_b.id).path
+    )
     # People of dept_a now belong to dept_b, with a transfer recorded.
     hr_a = db.session.get(User, world.hr_a.id)
     assert hr_a.unit_id == world.dept_b.id
@@ -128,8 +135,9 @@ def test_merge_drops_duplicate_role_scopes(world):
     db.session.add(RoleAssignment(user_id=world.hr_b.id, role="hr", unit_id=world.dept_a.id))
     db.session.flush()
     accounts.merge_unit(world.dept_a, world.dept_b, world.admin)
-    roles = db.session.scalars(select(RoleAssignment).where(
-        RoleAssignment.user_id == world.hr_b.id)).all()
+    roles = db.session.scalars(
+        select(RoleAssignment).where(RoleAssignment.user_id == world.hr_b.id)
+    ).all()
     assert [(r.role, r.unit_id) for r in roles] == [("hr", world.dept_b.id)]
 
 
@@ -148,7 +156,8 @@ def test_transfer_records_history(world):
     db.session.commit()
     history = accounts.transfers_of(world.learner)
     assert [(t.from_unit.code, t.to_unit.code, t.reason) for t in history] == [
-        ("BO.A.1", "BO.B", "Điều động")]
+        ("BO.A.1", "BO.B", "Điều động")
+    ]
 
 
 def test_hr_cannot_transfer_people_out_of_their_subtree(world):
@@ -163,8 +172,10 @@ def test_unit_codes_are_unique_case_insensitively(world):
 
 def test_restructuring_through_the_pages(as_user, world):
     admin = as_user("admin")
-    response = admin.post(f"/admin/units/{world.dept_a.id}/merge",
-                          data={"target_id": world.dept_b.id, "reason": "QĐ 1", "confirm": "y"})
+    response = admin.post(
+        f"/admin/units/{world.dept_a.id}/merge",
+        data={"target_id": world.dept_b.id, "reason": "QĐ 1", "confirm": "y"},
+    )
     assert response.status_code == 302
     assert db.session.get(OrgUnit, world.dept_a.id).active is False
     unit_page = admin.get(f"/admin/units/{world.dept_a.id}").get_data(as_text=True)

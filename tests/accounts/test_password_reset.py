@@ -31,8 +31,9 @@ def test_reset_link_is_mailed_and_sets_a_new_password(client, world):
     token = LINK_RE.search(mail.body).group(1)
     form = client.get(f"/reset/{token}")
     assert form.status_code == 200
-    done = client.post(f"/reset/{token}", data={"new_password": "brand-new-secret",
-                                                "confirm": "brand-new-secret"})
+    done = client.post(
+        f"/reset/{token}", data={"new_password": "brand-new-secret", "confirm": "brand-new-secret"}
+    )
     assert done.status_code == 302
     assert login(client, "learner", "brand-new-secret").status_code == 302
     actions = db.session.scalars(select(AuditLog.action)).all()
@@ -59,11 +60,14 @@ def test_unknown_account_gets_the_same_answer_and_no_mail(client, world):
 
 def test_a_used_link_cannot_be_used_again(client, world):
     token = accounts.make_reset_token(world.learner)
-    first = client.post(f"/reset/{token}", data={"new_password": "brand-new-secret",
-                                                 "confirm": "brand-new-secret"})
+    first = client.post(
+        f"/reset/{token}", data={"new_password": "brand-new-secret", "confirm": "brand-new-secret"}
+    )
     assert first.status_code == 302
-    again = client.post(f"/reset/{token}", data={"new_password": "another-new-secret",
-                                                  "confirm": "another-new-secret"})
+    again = client.post(
+        f"/reset/{token}",
+        data={"new_password": "another-new-secret", "confirm": "another-new-secret"},
+    )
     assert again.status_code == 410
     assert "đã được sử dụng" in again.get_data(as_text=True)
     assert login(client, "learner", "another-new-secret").status_code == 200  # refused
@@ -96,12 +100,20 @@ def test_welcome_link_lives_longer_than_a_reset_link(make_app, world):
 
 def test_hr_mails_a_first_sign_in_link_to_a_new_person(as_user, world):
     hr = as_user("hr_a")
-    created = hr.post("/admin/people/new", data={
-        "full_name": "Hoàng  Văn   Mới", "username": "Moi.Hoang", "email": "moi@example.vn",
-        "job_title": "Chuyên viên", "unit_id": world.team_a1.id})
+    created = hr.post(
+        "/admin/people/new",
+        data={
+            "full_name": "Hoàng  Văn   Mới",
+            "username": "Moi.Hoang",
+            "email": "moi@example.vn",
+            "job_title": "Chuyên viên",
+            "unit_id": world.team_a1.id,
+        },
+    )
     assert created.status_code == 302
-    person = db.session.scalar(select(type(world.learner)).where(
-        type(world.learner).username == "moi.hoang"))
+    person = db.session.scalar(
+        select(type(world.learner)).where(type(world.learner).username == "moi.hoang")
+    )
     assert person.full_name == "Hoàng Văn Mới"
     assert person.password_hash is None
     hr.post(f"/admin/people/{person.id}/send-link")
@@ -109,6 +121,8 @@ def test_hr_mails_a_first_sign_in_link_to_a_new_person(as_user, world):
     assert mail.kind == "welcome"
     token = LINK_RE.search(mail.body).group(1)
     fresh = as_user(None)
-    fresh.post(f"/reset/{token}", data={"new_password": "my-first-password",
-                                        "confirm": "my-first-password"})
+    fresh.post(
+        f"/reset/{token}",
+        data={"new_password": "my-first-password", "confirm": "my-first-password"},
+    )
     assert login(fresh, "moi.hoang", "my-first-password").status_code == 302

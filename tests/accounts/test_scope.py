@@ -14,10 +14,15 @@ def test_people_list_shows_only_the_subtree(as_user, world):
     assert "Phạm Văn Đức" not in page  # hr_b
 
 
-@pytest.mark.parametrize("path", [
-    "/admin/people/{outsider}", "/admin/people/{outsider}/edit", "/admin/units/{dept_b}",
-    "/admin/people?unit={dept_b}",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/people/{outsider}",
+        "/admin/people/{outsider}/edit",
+        "/admin/units/{dept_b}",
+        "/admin/people?unit={dept_b}",
+    ],
+)
 def test_ids_outside_the_subtree_are_not_found(as_user, world, path):
     url = path.format(outsider=world.outsider.id, dept_b=world.dept_b.id)
     assert as_user("hr_a").get(url).status_code == 404
@@ -25,8 +30,10 @@ def test_ids_outside_the_subtree_are_not_found(as_user, world, path):
 
 @pytest.mark.parametrize("action", ["active", "transfer", "send-link"])
 def test_hr_cannot_act_on_people_outside_the_subtree(as_user, world, action):
-    response = as_user("hr_a").post(f"/admin/people/{world.outsider.id}/{action}",
-                                    data={"unit_id": world.dept_a.id, "active": "0"})
+    response = as_user("hr_a").post(
+        f"/admin/people/{world.outsider.id}/{action}",
+        data={"unit_id": world.dept_a.id, "active": "0"},
+    )
     assert response.status_code == 404
     outsider = db.session.get(User, world.outsider.id)
     assert outsider.active
@@ -34,14 +41,17 @@ def test_hr_cannot_act_on_people_outside_the_subtree(as_user, world, action):
 
 
 def test_hr_cannot_move_someone_into_a_foreign_unit(as_user, world):
-    as_user("hr_a").post(f"/admin/people/{world.learner.id}/transfer",
-                         data={"unit_id": world.dept_b.id})
+    as_user("hr_a").post(
+        f"/admin/people/{world.learner.id}/transfer", data={"unit_id": world.dept_b.id}
+    )
     assert db.session.get(User, world.learner.id).unit_id == world.team_a1.id
 
 
 def test_hr_cannot_create_people_in_a_foreign_unit(as_user, world):
-    response = as_user("hr_a").post("/admin/people/new", data={
-        "full_name": "Kẻ Lạ", "username": "kela", "unit_id": world.dept_b.id})
+    response = as_user("hr_a").post(
+        "/admin/people/new",
+        data={"full_name": "Kẻ Lạ", "username": "kela", "unit_id": world.dept_b.id},
+    )
     assert response.status_code == 200  # the choice is not offered: form error
     assert db.session.scalar(db.select(User).where(User.username == "kela")) is None
 
@@ -55,8 +65,12 @@ def test_hr_sees_only_their_units(as_user, world):
 
 def test_hr_cannot_restructure_units(as_user, world):
     hr = as_user("hr_a")
-    assert hr.post(f"/admin/units/{world.team_a1.id}/rename",
-                   data={"code": "X", "name": "X"}).status_code == 403
+    assert (
+        hr.post(
+            f"/admin/units/{world.team_a1.id}/rename", data={"code": "X", "name": "X"}
+        ).status_code
+        == 403
+    )
     assert db.session.get(OrgUnit, world.team_a1.id).name == "Phòng A1"
 
 
@@ -72,12 +86,14 @@ def test_hr_of_two_units_sees_both(world, make_user):
 
 
 def test_only_admins_grant_roles(as_user, world):
-    response = as_user("hr_a").post(f"/admin/people/{world.learner.id}/roles",
-                                    data={"role": "hr", "unit_id": world.dept_a.id})
+    response = as_user("hr_a").post(
+        f"/admin/people/{world.learner.id}/roles", data={"role": "hr", "unit_id": world.dept_a.id}
+    )
     assert response.status_code == 403
     admin = as_user("admin")
-    admin.post(f"/admin/people/{world.learner.id}/roles",
-               data={"role": "hr", "unit_id": world.team_a1.id})
+    admin.post(
+        f"/admin/people/{world.learner.id}/roles", data={"role": "hr", "unit_id": world.team_a1.id}
+    )
     learner = db.session.get(User, world.learner.id)
     assert learner.is_hr
     assert "Phòng A1" in admin.get(f"/admin/people/{learner.id}").get_data(as_text=True)

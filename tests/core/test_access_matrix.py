@@ -18,8 +18,13 @@ from elearn.extensions import db
 from tests.conftest import _config_dict
 
 VISITORS = ["anonymous", "learner", "instructor", "hr_other", "hr_unit", "admin"]
-WORLD_NAME = {"learner": "learner", "instructor": "instructor", "hr_other": "hr_b",
-              "hr_unit": "hr_a", "admin": "admin"}
+WORLD_NAME = {
+    "learner": "learner",
+    "instructor": "instructor",
+    "hr_other": "hr_b",
+    "hr_unit": "hr_a",
+    "admin": "admin",
+}
 ALLOWED = {200, 302, 400}
 #: Routes whose normal answer is a redirect to the sign-in page.
 ENDS_AT_LOGIN = {"accounts.logout"}
@@ -32,16 +37,19 @@ def _routes():
         if rule.endpoint == "static":
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            routes.append(pytest.param(rule.endpoint, rule.rule, method,
-                                       id=f"{method} {rule.rule}"))
+            routes.append(
+                pytest.param(rule.endpoint, rule.rule, method, id=f"{method} {rule.rule}")
+            )
     return routes
 
 
 def _sample_args(world):
-    instructor_role = db.session.scalar(db.select(RoleAssignment).where(
-        RoleAssignment.user_id == world.instructor.id))
-    mail = OutboxMail(to_address="x@example.vn", subject="s", body="b", kind="welcome",
-                      status="captured")
+    instructor_role = db.session.scalar(
+        db.select(RoleAssignment).where(RoleAssignment.user_id == world.instructor.id)
+    )
+    mail = OutboxMail(
+        to_address="x@example.vn", subject="s", body="b", kind="welcome", status="captured"
+    )
     db.session.add(mail)
     db.session.commit()
     return {
@@ -71,8 +79,9 @@ def expected(level: Access, visitor: str, has_object: bool) -> str:
 
 
 def test_every_route_declares_access(app):
-    missing = [rule.rule for rule in app.url_map.iter_rules()
-               if declared_access(rule.endpoint) is None]
+    missing = [
+        rule.rule for rule in app.url_map.iter_rules() if declared_access(rule.endpoint) is None
+    ]
     assert missing == []
 
 
@@ -110,8 +119,10 @@ def test_access_matrix(app, world, as_user, endpoint, rule, method):
             ok = response.status_code == 302 and "/login" in location
         elif want == "ok":
             ok = response.status_code in ALLOWED and not (
-                level is not Access.PUBLIC and "/login" in location
-                and endpoint not in ENDS_AT_LOGIN)
+                level is not Access.PUBLIC
+                and "/login" in location
+                and endpoint not in ENDS_AT_LOGIN
+            )
         else:
             ok = response.status_code == int(want)
         outcomes[visitor] = (want, response.status_code, location)

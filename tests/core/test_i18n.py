@@ -20,10 +20,24 @@ CATALOG = ROOT / "elearn" / "translations" / "vi" / "LC_MESSAGES" / "messages.po
 def test_every_ui_string_has_a_vietnamese_translation(tmp_path):
     """Extract strings from the code now, so a new untranslated string fails here."""
     pot = tmp_path / "messages.pot"
-    subprocess.run([str(Path(sys.executable).parent / "pybabel"), "-q", "extract",
-                    "-F", str(ROOT / "elearn/translations/babel.cfg"), "-k", "_l",
-                    "-k", "lazy_gettext", "-o", str(pot), "."],
-                   check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "-q",
+            "extract",
+            "-F",
+            str(ROOT / "elearn/translations/babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     with pot.open("rb") as handle:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
     assert len(wanted) > 200  # the extraction really read the code and templates

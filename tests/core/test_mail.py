@@ -56,8 +56,9 @@ def smtp_server():
 
 def test_without_smtp_mail_is_captured(app, world):
     with app.test_request_context():
-        send_mail("a@example.vn", "password_reset", person=world.learner, link="http://x/y",
-                  hours=1)
+        send_mail(
+            "a@example.vn", "password_reset", person=world.learner, link="http://x/y", hours=1
+        )
     db.session.commit()
     mail = db.session.scalar(select(OutboxMail))
     assert mail.status == "captured"
@@ -65,8 +66,11 @@ def test_without_smtp_mail_is_captured(app, world):
 
 
 def test_with_smtp_mail_is_sent_and_recorded(make_app, world, smtp_server):
-    app = make_app(MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=smtp_server.server_address[1],
-                   MAIL_SMTP_STARTTLS=False)
+    app = make_app(
+        MAIL_SMTP_HOST="127.0.0.1",
+        MAIL_SMTP_PORT=smtp_server.server_address[1],
+        MAIL_SMTP_STARTTLS=False,
+    )
     with app.test_request_context():
         accounts.request_password_reset("learner", "http://elearn.test")
         db.session.commit()
@@ -80,8 +84,11 @@ def test_with_smtp_mail_is_sent_and_recorded(make_app, world, smtp_server):
 
 def test_a_refused_mail_is_kept_as_failed(make_app, world, smtp_server):
     smtp_server.refuse = True
-    app = make_app(MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=smtp_server.server_address[1],
-                   MAIL_SMTP_STARTTLS=False)
+    app = make_app(
+        MAIL_SMTP_HOST="127.0.0.1",
+        MAIL_SMTP_PORT=smtp_server.server_address[1],
+        MAIL_SMTP_STARTTLS=False,
+    )
     with app.test_request_context():
         accounts.request_password_reset("learner", "http://elearn.test")
         db.session.commit()

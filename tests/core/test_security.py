@@ -37,15 +37,19 @@ def test_every_response_carries_the_security_headers(client):
 
 def test_hsts_is_sent_over_https_behind_the_proxy(make_app):
     app = make_app(PROXY_COUNT=1)
-    response = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https",
-                                                        "X-Forwarded-For": "203.0.113.9"})
+    response = app.test_client().get(
+        "/login", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    )
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_static_files_are_same_origin_and_no_template_has_inline_code():
     inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son[a-z]+=|<style", re.I)
-    offenders = [str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.html")
-                 if inline.search(p.read_text(encoding="utf-8"))]
+    offenders = [
+        str(p.relative_to(TEMPLATES))
+        for p in TEMPLATES.rglob("*.html")
+        if inline.search(p.read_text(encoding="utf-8"))
+    ]
     assert offenders == []
 
 
@@ -58,14 +62,16 @@ def test_post_without_csrf_token_is_refused_with_a_clear_page(csrf_client):
 
 def test_post_with_csrf_token_works(csrf_client):
     token = csrf_token_from(csrf_client.get("/login").get_data(as_text=True))
-    response = csrf_client.post("/login", data={"username": "learner", "password": PASSWORD,
-                                                "csrf_token": token})
+    response = csrf_client.post(
+        "/login", data={"username": "learner", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
 
 
 def test_every_form_posts_a_csrf_token(as_user, world):
     """Forms rendered for an admin all carry the token (the app under test has CSRF off,
-    but hidden_tag() still renders it when enabled: check the templates instead)."""
+    but hidden_tag() still renders it when enabled: check the templates instead).
+    """
     for template in TEMPLATES.rglob("*.html"):
         text = template.read_text(encoding="utf-8")
         for form in re.findall(r"<form[^>]*method=\"post\"[^>]*>(.*?)</form>", text, re.S):
@@ -95,8 +101,7 @@ def test_a_hostile_request_id_is_replaced(client):
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
 
 
-def test_unexpected_errors_show_no_traceback_and_are_logged_with_the_request_id(
-        make_app, capsys):
+def test_unexpected_errors_show_no_traceback_and_are_logged_with_the_request_id(make_app, capsys):
     app = make_app()
 
     @app.route("/boom")
@@ -111,8 +116,9 @@ def test_unexpected_errors_show_no_traceback_and_are_logged_with_the_request_id(
     assert "Traceback" not in body
     request_id = response.headers["X-Request-ID"]
     assert request_id in body
-    log_line = next(line for line in capsys.readouterr().err.splitlines()
-                    if "unhandled error" in line)
+    log_line = next(
+        line for line in capsys.readouterr().err.splitlines() if "unhandled error" in line
+    )
     assert f"[{request_id}]" in log_line
 
 
@@ -135,11 +141,16 @@ def test_audit_log_is_append_only(app, world):
 
 
 def test_audit_records_who_what_when_and_where(as_user, world):
-    as_user(None).post("/login", data={"username": "learner", "password": "wrong-one"},
-                       environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    as_user(None).post(
+        "/login",
+        data={"username": "learner", "password": "wrong-one"},
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
     admin = as_user("admin")
-    admin.post(f"/admin/people/{world.learner.id}/roles",
-               data={"role": "instructor", "unit_id": world.dept_a.id})
+    admin.post(
+        f"/admin/people/{world.learner.id}/roles",
+        data={"role": "instructor", "unit_id": world.dept_a.id},
+    )
     failed = db.session.scalar(select(AuditLog).where(AuditLog.action == "auth.login_failed"))
     assert failed.ip == "198.51.100.7"
     assert failed.request_id

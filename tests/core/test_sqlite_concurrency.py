@@ -17,9 +17,14 @@ def _writer(db_url: str, instance: str, unit_id: int, name: str, errors) -> None
     from elearn import create_app
     from elearn.core.services import record_audit
 
-    app = create_app(_config_dict(SQLALCHEMY_DATABASE_URI=db_url, INSTANCE_DIR=instance,
-                                  SQLITE_BEGIN_OUTSIDE_REQUESTS="BEGIN IMMEDIATE",
-                                  SQLITE_BUSY_TIMEOUT=30.0))
+    app = create_app(
+        _config_dict(
+            SQLALCHEMY_DATABASE_URI=db_url,
+            INSTANCE_DIR=instance,
+            SQLITE_BEGIN_OUTSIDE_REQUESTS="BEGIN IMMEDIATE",
+            SQLITE_BUSY_TIMEOUT=30.0,
+        )
+    )
     with app.app_context():
         for i in range(ROUNDS):
             try:
@@ -43,8 +48,10 @@ def test_two_processes_write_concurrently_without_lock_errors(app, tmp_path):
     url, unit_id = app.config["SQLALCHEMY_DATABASE_URI"], unit.id
     context = multiprocessing.get_context("spawn")
     errors = context.Queue()
-    workers = [context.Process(target=_writer, args=(url, str(tmp_path / "i"), unit_id,
-                                                     f"w{n}", errors)) for n in range(2)]
+    workers = [
+        context.Process(target=_writer, args=(url, str(tmp_path / "i"), unit_id, f"w{n}", errors))
+        for n in range(2)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -56,8 +63,10 @@ def test_two_processes_write_concurrently_without_lock_errors(app, tmp_path):
     assert problems == []
     db.session.rollback()  # end this test's read snapshot, taken before the workers ran
     assert db.session.get(OrgUnit, unit_id).depth == 2 * ROUNDS  # no lost update
-    assert len(db.session.scalars(select(AuditLog).where(
-        AuditLog.action == "test.write")).all()) == 2 * ROUNDS
+    assert (
+        len(db.session.scalars(select(AuditLog).where(AuditLog.action == "test.write")).all())
+        == 2 * ROUNDS
+    )
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite behaviour")

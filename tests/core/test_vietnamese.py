@@ -9,8 +9,9 @@ from elearn.core.vietnamese import collation_key, fold, person_sort_key
 from elearn.extensions import db
 
 
-@pytest.mark.parametrize("typed", ["chinh phu dien tu", "CHÍNH PHỦ", "Chinh Phu", "điện tử",
-                                   "dien TU"])
+@pytest.mark.parametrize(
+    "typed", ["chinh phu dien tu", "CHÍNH PHỦ", "Chinh Phu", "điện tử", "dien TU"]
+)
 def test_fold_matches_regardless_of_marks_and_case(typed):
     assert fold(typed) in fold("Chính phủ điện tử")
 
@@ -23,7 +24,21 @@ def test_fold_treats_decomposed_input_like_precomposed():
 def test_letters_order_as_in_the_vietnamese_alphabet():
     words = ["y", "ư", "u", "ơ", "ô", "o", "đ", "d", "ê", "e", "â", "ă", "a", "b"]
     assert sorted(words, key=collation_key) == [
-        "a", "ă", "â", "b", "d", "đ", "e", "ê", "o", "ô", "ơ", "u", "ư", "y"]
+        "a",
+        "ă",
+        "â",
+        "b",
+        "d",
+        "đ",
+        "e",
+        "ê",
+        "o",
+        "ô",
+        "ơ",
+        "u",
+        "ư",
+        "y",
+    ]
 
 
 def test_tones_order_ngang_huyen_hoi_nga_sac_nang():
@@ -38,10 +53,28 @@ def test_letters_weigh_more_than_tones():
 
 # People in the order a Vietnamese list shows them: by given name, then family name.
 EXPECTED_ORDER = [
-    "Lê Văn An", "Nguyễn Văn An", "Trần An", "Lê Anh", "Trần Thị Ân", "Bùi Thanh Bình",
-    "Đặng Minh Châu", "Lý Văn Cường", "Đỗ Văn Dũng", "Mai Dũng", "Lý Đức", "Hồ Ha",
-    "Phạm Hà", "Trần Thị Hà", "Đỗ Hả", "Ngô Há", "Vũ Hạ", "Đinh Văn Hải", "Kiều Hạnh",
-    "Trịnh Đức Long", "Hoàng Thu Trang", "Cao Thị Yến",
+    "Lê Văn An",
+    "Nguyễn Văn An",
+    "Trần An",
+    "Lê Anh",
+    "Trần Thị Ân",
+    "Bùi Thanh Bình",
+    "Đặng Minh Châu",
+    "Lý Văn Cường",
+    "Đỗ Văn Dũng",
+    "Mai Dũng",
+    "Lý Đức",
+    "Hồ Ha",
+    "Phạm Hà",
+    "Trần Thị Hà",
+    "Đỗ Hả",
+    "Ngô Há",
+    "Vũ Hạ",
+    "Đinh Văn Hải",
+    "Kiều Hạnh",
+    "Trịnh Đức Long",
+    "Hoàng Thu Trang",
+    "Cao Thị Yến",
 ]
 
 
@@ -58,8 +91,11 @@ def test_people_list_sorts_the_same_on_this_database(world):
     for i, name in enumerate(names):
         accounts.create_user(name, f"sort{i}", world.dept_b)
     db.session.commit()
-    listed = [p.full_name for p in db.session.scalars(
-        accounts.people_in_scope(world.hr_b)) if p.username.startswith("sort")]
+    listed = [
+        p.full_name
+        for p in db.session.scalars(accounts.people_in_scope(world.hr_b))
+        if p.username.startswith("sort")
+    ]
     assert listed == EXPECTED_ORDER
 
 
