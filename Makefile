@@ -8,7 +8,7 @@ WORKERS ?= 2
 export ELEARN_INSTANCE_DIR ?= $(CURDIR)/instance
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev translations migrate demo run dev test test-sqlite test-postgres \
+.PHONY: help install install-dev translations messages migrate demo run dev test test-sqlite test-postgres \
         lint fmt check clean
 
 help: ## List the targets
@@ -32,7 +32,7 @@ install: $(VENV)/.installed-run ## Create .venv and install the pinned packages
 install-dev: $(VENV)/.installed-dev ## Also install the test and lint tools
 
 translations: install ## Compile the translation catalogs (.po -> .mo)
-	@$(BIN)/pybabel compile -q -d elearn/translations
+	@$(BIN)/pybabel compile -d elearn/translations > /dev/null
 
 migrate: translations ## Bring the database up to the newest migration
 	$(BIN)/flask --app wsgi db upgrade
@@ -76,3 +76,9 @@ check: lint test ## What CI runs
 
 clean: ## Remove the venv, caches and the local database
 	rm -rf $(VENV) .pytest_cache .ruff_cache instance test-artifacts
+
+messages: install ## Extract UI strings and merge them into the Vietnamese catalog
+	$(BIN)/pybabel extract -F elearn/translations/babel.cfg -k _l -k lazy_gettext --no-location \
+	  --sort-output --project elearn -o elearn/translations/messages.pot .
+	$(BIN)/pybabel update -i elearn/translations/messages.pot -d elearn/translations \
+	  --no-fuzzy-matching --width 100

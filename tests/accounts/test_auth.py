@@ -1,5 +1,7 @@
 """Sign-in, sign-out, rate limits, remember-me, deactivation and password changes."""
 
+import os
+
 import pytest
 
 from elearn.accounts import services as accounts
@@ -166,3 +168,22 @@ def test_passwords_are_stored_as_strong_hashes(make_app, world):
         accounts.change_password(person, PASSWORD, "another-long-secret")
         assert person.password_hash.startswith("scrypt:")
         assert "another-long-secret" not in person.password_hash
+
+
+REDIS_URL = os.environ.get("ELEARN_TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set ELEARN_TEST_REDIS_URL (CI does)")
+def test_sign_in_limits_are_shared_through_redis(make_app, world):
+    """At scale every web process counts attempts in one Redis, not in its own memory."""
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    first = make_app(WTF_CSRF_ENABLED=False, REDIS_URL=REDIS_URL)
+    statuses = [login(first.test_client(), "learner", f"wrong-{i}").status_code for i in range(5)]
+    assert statuses == [200] * 5
+    assert any(b"login-user" in key for key in redis.Redis.from_url(REDIS_URL).scan_iter())
+    # A second process (another app instance) sees the same count.
+    second = make_app(WTF_CSRF_ENABLED=False, REDIS_URL=REDIS_URL)
+    assert login(second.test_client(), "learner").status_code == 429
+    redis.Redis.from_url(REDIS_URL).flushdb()

@@ -1,0 +1,102 @@
+"""axe-core (pinned through axe-playwright-python) on every page, at desktop width and 320 px.
+
+To add a page to the scan, add one line to PAGES: (who is signed in, path, name).
+Paths may use {learner}, {outsider}, {unit}, {mail} and {token}.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from elearn.accounts import services as accounts
+from elearn.core.models import OutboxMail
+from elearn.extensions import db
+from tests.browser.conftest import screenshot, sign_in
+from tests.conftest import PASSWORD
+
+PAGES = [
+    (None, "/", "welcome"),
+    (None, "/login", "login"),
+    (None, "/forgot", "forgot"),
+    (None, "/reset/{token}", "reset"),
+    (None, "/reset/not-a-token", "reset-invalid"),
+    (None, "/no-such-page", "error-404"),
+    ("learner", "/", "home-learner"),
+    ("learner", "/account", "account"),
+    ("learner", "/account/password", "password"),
+    ("learner", "/admin/people", "error-403"),
+    ("instructor", "/", "home-instructor"),
+    ("hr_a", "/", "home-hr"),
+    ("hr_a", "/admin/people", "people"),
+    ("hr_a", "/admin/people/new", "person-new"),
+    ("hr_a", "/admin/people/{learner}", "person"),
+    ("hr_a", "/admin/people/{learner}/edit", "person-edit"),
+    ("hr_a", "/admin/units", "units"),
+    ("hr_a", "/admin/units/{unit}", "unit-hr"),
+    ("admin", "/", "home-admin"),
+    ("admin", "/admin/units/{unit}", "unit-admin"),
+    ("admin", "/admin/units/new", "unit-new"),
+    ("admin", "/admin/people/{learner}", "person-admin"),
+    ("admin", "/admin/roles", "roles"),
+    ("admin", "/admin/audit", "audit"),
+    ("admin", "/admin/outbox", "outbox"),
+    ("admin", "/admin/outbox/{mail}", "outbox-mail"),
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WIDTHS = [1280, 320]
+
+
+@pytest.fixture
+def sample_ids(world):
+    accounts.request_password_reset("learner", "http://127.0.0.1")
+    db.session.commit()
+    mail = db.session.scalar(db.select(OutboxMail))
+    return {
+        "learner": world.learner.id,
+        "outsider": world.outsider.id,
+        "unit": world.dept_a.id,
+        "mail": mail.id,
+        "token": accounts.make_reset_token(world.learner),
+    }
+
+
+def _violations(page) -> list[str]:
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}x, e.g. {v['nodes'][0]['html'][:120]})"
+        for v in results.response["violations"]
+    ]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_pages_have_no_wcag_violations(live_server, page_factory, sample_ids, world, width):
+    failures = {}
+    pages_by_user: dict[str | None, list] = {}
+    for who, path, name in PAGES:
+        pages_by_user.setdefault(who, []).append((path, name))
+    for who, entries in pages_by_user.items():
+        page = page_factory(width=width, bypass_csp=True)  # axe is injected as a script
+        if who:
+            sign_in(page, live_server, getattr(world, who).username, PASSWORD)
+        for path, name in entries:
+            page.goto(live_server + path.format(**sample_ids))
+            found = _violations(page)
+            if found:
+                failures[f"{name} {path}"] = found
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 0:
+                failures.setdefault(f"{name} {path}", []).append(
+                    f"page scrolls sideways by {overflow}px"
+                )
+            screenshot(page, f"{width}-{name}")
+    assert failures == {}
+
+
+def test_a_form_with_errors_has_no_violations(live_server, page_factory):
+    page = page_factory(bypass_csp=True)
+    sign_in(page, live_server, "learner", "wrong")
+    assert page.locator(".error-summary").count() == 1
+    assert _violations(page) == []
