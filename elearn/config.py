@@ -14,7 +14,9 @@ DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - a marker, refused in 
 
 
 def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"ELEARN_{name}", default)
+    """Return ``ELEARN_<name>``; an empty value counts as unset."""
+    value = os.environ.get(f"ELEARN_{name}")
+    return default if value in (None, "") else value
 
 
 def _flag(name: str, default: bool = False) -> bool:
