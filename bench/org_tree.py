@@ -31,8 +31,27 @@ from elearn.extensions import db  # noqa: E402
 TOPS, DEPARTMENTS, UNITS, PEOPLE = 100, 10, 5, 100_000
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
 MIDDLE = ["Văn", "Thị", "Minh", "Thu", "Đức", "Thanh", "Quang", "Ngọc"]
-GIVEN = ["An", "Anh", "Ánh", "Bình", "Châu", "Cường", "Dũng", "Đức", "Hà", "Hải", "Hạnh",
-         "Lan", "Long", "Nam", "Phương", "Quân", "Trang", "Tuấn", "Yến"]
+GIVEN = [
+    "An",
+    "Anh",
+    "Ánh",
+    "Bình",
+    "Châu",
+    "Cường",
+    "Dũng",
+    "Đức",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Lan",
+    "Long",
+    "Nam",
+    "Phương",
+    "Quân",
+    "Trang",
+    "Tuấn",
+    "Yến",
+]
 
 
 def build() -> None:
@@ -42,32 +61,73 @@ def build() -> None:
     leaf_ids = []
     for t in range(TOPS):
         top = next_id
-        units.append(dict(id=top, code=f"T{t}", name=f"Bộ {t}", kind="ministry", parent_id=None,
-                          path=f"/{top}/", depth=0, name_sort="", active=True))
+        units.append(
+            {
+                "id": top,
+                "code": f"T{t}",
+                "name": f"Bộ {t}",
+                "kind": "ministry",
+                "parent_id": None,
+                "path": f"/{top}/",
+                "depth": 0,
+                "name_sort": "",
+                "active": True,
+            }
+        )
         next_id += 1
         for d in range(DEPARTMENTS):
             dept = next_id
-            units.append(dict(id=dept, code=f"T{t}.D{d}", name=f"Vụ {d}", kind="department",
-                              parent_id=top, path=f"/{top}/{dept}/", depth=1, name_sort="",
-                              active=True))
+            units.append(
+                {
+                    "id": dept,
+                    "code": f"T{t}.D{d}",
+                    "name": f"Vụ {d}",
+                    "kind": "department",
+                    "parent_id": top,
+                    "path": f"/{top}/{dept}/",
+                    "depth": 1,
+                    "name_sort": "",
+                    "active": True,
+                }
+            )
             next_id += 1
             for u in range(UNITS):
                 unit = next_id
-                units.append(dict(id=unit, code=f"T{t}.D{d}.U{u}", name=f"Phòng {u}",
-                                  kind="unit", parent_id=dept, path=f"/{top}/{dept}/{unit}/",
-                                  depth=2, name_sort="", active=True))
+                units.append(
+                    {
+                        "id": unit,
+                        "code": f"T{t}.D{d}.U{u}",
+                        "name": f"Phòng {u}",
+                        "kind": "unit",
+                        "parent_id": dept,
+                        "path": f"/{top}/{dept}/{unit}/",
+                        "depth": 2,
+                        "name_sort": "",
+                        "active": True,
+                    }
+                )
                 leaf_ids.append(unit)
                 next_id += 1
     db.session.execute(insert(OrgUnit), units)
     people = []
     for i in range(PEOPLE):
         name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
-        people.append(dict(username=f"u{i}", email=None, full_name=name,
-                           name_sort=person_sort_key(name), search_text=fold(f"{name} u{i}"),
-                           job_title="", unit_id=rng.choice(leaf_ids), active=True,
-                           auth_nonce="x", password_hash=None))
+        people.append(
+            {
+                "username": f"u{i}",
+                "email": None,
+                "full_name": name,
+                "name_sort": person_sort_key(name),
+                "search_text": fold(f"{name} u{i}"),
+                "job_title": "",
+                "unit_id": rng.choice(leaf_ids),
+                "active": True,
+                "auth_nonce": "x",
+                "password_hash": None,
+            }
+        )
     for start in range(0, PEOPLE, 5000):
-        db.session.execute(insert(User), people[start:start + 5000])
+        db.session.execute(insert(User), people[start : start + 5000])
     hr = db.session.scalar(select(User).where(User.username == "u0"))
     db.session.add(RoleAssignment(user_id=hr.id, role="hr", unit_id=1))
     admin = db.session.scalar(select(User).where(User.username == "u1"))
@@ -89,9 +149,15 @@ def timed(fn, runs: int = 20) -> float:
 def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else None
     tmp = Path(tempfile.mkdtemp())
-    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI":
-                      url or f"sqlite:///{tmp / 'bench.db'}", "INSTANCE_DIR": tmp,
-                      "SQLITE_BEGIN_OUTSIDE_REQUESTS": "BEGIN IMMEDIATE", "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp / 'bench.db'}",
+            "INSTANCE_DIR": tmp,
+            "SQLITE_BEGIN_OUTSIDE_REQUESTS": "BEGIN IMMEDIATE",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -102,33 +168,56 @@ def main() -> None:
         admin = db.session.scalar(select(User).where(User.username == "u1"))
         top = db.session.get(OrgUnit, 1)
         dept = db.session.get(OrgUnit, 2)
-        in_scope = db.session.scalar(select(func.count()).select_from(
-            services.people_in_scope(hr).subquery()))
+        in_scope = db.session.scalar(
+            select(func.count()).select_from(services.people_in_scope(hr).subquery())
+        )
         rows = [
-            ("count people in one ministry's subtree "
-             f"({in_scope:,} of {PEOPLE:,})",
-             timed(lambda: db.session.scalar(select(func.count()).select_from(
-                 services.people_in_scope(hr).subquery())))),
-            ("first page (50) of that list in Vietnamese name order",
-             timed(lambda: db.session.scalars(services.people_in_scope(hr).limit(50)).all())),
-            ("same list, search 'nguyen van anh' (diacritics folded)",
-             timed(lambda: db.session.scalars(
-                 services.people_in_scope(hr, "nguyen van anh").limit(50)).all())),
-            ("admin: first page (50) of all 100,000 people, name order",
-             timed(lambda: db.session.scalars(services.people_in_scope(admin).limit(50)).all())),
-            ("units in one ministry's subtree (61)",
-             timed(lambda: db.session.scalars(services.subtree_query(top)).all())),
-            ("move a department (6 units) to another ministry, rolled back",
-             timed(lambda: services.move_unit(dept, db.session.get(OrgUnit, 62), hr), runs=10)),
-            ("move a ministry (61 units) under another, rolled back",
-             timed(lambda: services.move_unit(top, db.session.get(OrgUnit, 62), hr), runs=10)),
+            (
+                f"count people in one ministry's subtree ({in_scope:,} of {PEOPLE:,})",
+                timed(
+                    lambda: db.session.scalar(
+                        select(func.count()).select_from(services.people_in_scope(hr).subquery())
+                    )
+                ),
+            ),
+            (
+                "first page (50) of that list in Vietnamese name order",
+                timed(lambda: db.session.scalars(services.people_in_scope(hr).limit(50)).all()),
+            ),
+            (
+                "same list, search 'nguyen van anh' (diacritics folded)",
+                timed(
+                    lambda: db.session.scalars(
+                        services.people_in_scope(hr, "nguyen van anh").limit(50)
+                    ).all()
+                ),
+            ),
+            (
+                "admin: first page (50) of all 100,000 people, name order",
+                timed(lambda: db.session.scalars(services.people_in_scope(admin).limit(50)).all()),
+            ),
+            (
+                "units in one ministry's subtree (61)",
+                timed(lambda: db.session.scalars(services.subtree_query(top)).all()),
+            ),
+            (
+                "move a department (6 units) to another ministry, rolled back",
+                timed(lambda: services.move_unit(dept, db.session.get(OrgUnit, 62), hr), runs=10),
+            ),
+            (
+                "move a ministry (61 units) under another, rolled back",
+                timed(lambda: services.move_unit(top, db.session.get(OrgUnit, 62), hr), runs=10),
+            ),
         ]
     password_hash = generate_password_hash("a-long-password-here")
-    rows.append(("check one password (scrypt, the default)",
-                 statistics.median(_hash_times(password_hash))))
-    print(f"database: {'PostgreSQL' if url else 'SQLite (file, WAL)'}; "
-          f"{TOPS * (1 + DEPARTMENTS * (1 + UNITS)):,} units, {PEOPLE:,} people; "
-          f"built in {build_s:.1f} s\n")
+    rows.append(
+        ("check one password (scrypt, the default)", statistics.median(_hash_times(password_hash)))
+    )
+    print(
+        f"database: {'PostgreSQL' if url else 'SQLite (file, WAL)'}; "
+        f"{TOPS * (1 + DEPARTMENTS * (1 + UNITS)):,} units, {PEOPLE:,} people; "
+        f"built in {build_s:.1f} s\n"
+    )
     print("| operation | median ms |\n| --- | ---: |")
     for label, ms in rows:
         print(f"| {label} | {ms:.1f} |")
