@@ -361,10 +361,17 @@ def _index_name(person: User) -> None:
     person.search_text = fold(f"{person.full_name} {person.username} {person.email or ''}")
 
 
+def _check_may_manage(actor: User, person: User) -> None:
+    """Only administrators may change administrators' accounts (hr could else take one over)."""
+    if person.is_admin and not actor.is_admin:
+        raise Forbidden(_l("Only an administrator can change an administrator's account."))
+
+
 def update_user(
     person: User, actor: User, *, full_name: str, email: str | None, job_title: str
 ) -> None:
     """Change a person's name, email and job title."""
+    _check_may_manage(actor, person)
     full_name = " ".join(nfc(full_name).split())
     if not full_name:
         raise ServiceError(_l("A full name is required."))
@@ -404,6 +411,7 @@ def transfer_user(person: User, to_unit: OrgUnit, actor: User, reason: str = "")
         raise ServiceError(_l("People cannot be moved to a merged unit."))
     if not unit_in_scope(actor, to_unit):
         raise Forbidden(_l("You can only move people to units you manage."))
+    _check_may_manage(actor, person)
     from_unit = person.unit
     _record_transfer(person, from_unit, to_unit, actor, reason.strip())
     db.session.flush()
@@ -429,6 +437,7 @@ def transfers_of(person: User) -> list[UserTransfer]:
 
 def set_active(person: User, active: bool, actor: User) -> None:
     """Deactivate (records kept, sign-in refused, sessions ended) or reactivate an account."""
+    _check_may_manage(actor, person)
     if person.id == actor.id and not active:
         raise ServiceError(_l("You cannot deactivate your own account."))
     if person.active == active:
@@ -581,6 +590,7 @@ def request_password_reset(identifier: str, base_url: str) -> None:
 
 def send_password_link(person: User, base_url: str, actor: User) -> None:
     """Mail a person a link to set their password (a welcome if they never had one)."""
+    _check_may_manage(actor, person)
     if not person.email or not person.active:
         raise ServiceError(_l("The account has no email address or is deactivated."))
     _mail_link(person, "welcome" if not person.password_hash else "password_reset", base_url)

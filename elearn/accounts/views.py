@@ -132,7 +132,6 @@ def login():
             form.password.errors.append(str(exc))
         else:
             login_user(person, remember=form.remember.data)
-            session.permanent = False
             if person.locale:
                 session["locale"] = person.locale
             record_audit("auth.login", actor_id=person.id, target_type="user", target_id=person.id)

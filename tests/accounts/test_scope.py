@@ -97,3 +97,27 @@ def test_only_admins_grant_roles(as_user, world):
     learner = db.session.get(User, world.learner.id)
     assert learner.is_hr
     assert "Phòng A1" in admin.get(f"/admin/people/{learner.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("active", {"active": "0"}),
+        ("edit", {"full_name": "Đổi Tên", "email": "takeover@example.vn"}),
+        ("send-link", {}),
+    ],
+)
+def test_hr_cannot_change_an_administrators_account(as_user, world, action, data):
+    """An admin sitting inside an hr user's subtree stays out of that hr user's reach."""
+    admin = db.session.get(User, world.admin.id)
+    admin.unit_id = world.team_a1.id
+    db.session.commit()
+    hr = as_user("hr_a")
+    page = hr.post(
+        f"/admin/people/{world.admin.id}/{action}", data=data, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Chỉ quản trị viên" in page
+    admin = db.session.get(User, world.admin.id)
+    assert admin.active
+    assert admin.email == world.admin.email
+    assert admin.full_name == "Quản Trị Viên"
