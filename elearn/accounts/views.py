@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     abort,
@@ -93,6 +95,22 @@ def _unit_choices(units, blank: str | None = None):
     choices = [SelectChoice(0, blank)] if blank else []
     choices += [SelectChoice(u.id, f"{'— ' * u.depth}{u.name} ({u.code})") for u in units]
     return choices
+
+
+def _perform(action: Callable[[], object], success: Callable[[object], str] | str):
+    """Run one service call: commit and flash ``success``, or roll back and flash the refusal.
+
+    Returns the call's result, or None when the service refused.
+    """
+    try:
+        result = action()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return None
+    db.session.commit()
+    flash(success(result) if callable(success) else success, "success")
+    return result if result is not None else True
 
 
 def _login_username_key() -> str:
@@ -259,20 +277,18 @@ def person_new():
     form.unit_id.choices = _unit_choices(units)
     if form.validate_on_submit():
         unit = _unit_or_404(form.unit_id.data)
-        try:
-            person = services.create_user(
+        person = _perform(
+            lambda: services.create_user(
                 form.full_name.data,
                 form.username.data,
                 unit,
                 email=form.email.data,
                 job_title=form.job_title.data,
                 actor=current_user,
-            )
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been added.", name=person.full_name), "success")
+            ),
+            lambda created: _("%(name)s has been added.", name=created.full_name),
+        )
+        if person:
             return redirect(url_for("accounts.person", user_id=person.id))
     return render_template("accounts/person_form.html", form=form, person=None)
 
@@ -314,20 +330,17 @@ def person_edit(user_id: int):
         form.unit_id.data = person.unit_id
         form.username.data = person.username
     if form.validate_on_submit():
-        try:
-            services.update_user(
+        saved = _perform(
+            lambda: services.update_user(
                 person,
                 current_user,
                 full_name=form.full_name.data,
                 email=form.email.data,
                 job_title=form.job_title.data,
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("The changes have been saved."), "success")
+            ),
+            _("The changes have been saved."),
+        )
+        if saved:
             return redirect(url_for("accounts.person", user_id=person.id))
     return render_template("accounts/person_form.html", form=form, person=person)
 
@@ -340,22 +353,13 @@ def person_transfer(user_id: int):
     form = TransferForm()
     form.unit_id.choices = _unit_choices(services.units_in_scope(current_user))
     if form.validate_on_submit():
-        try:
-            services.transfer_user(
-                person, _unit_or_404(form.unit_id.data), current_user, form.reason.data or ""
-            )
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "%(name)s now belongs to %(unit)s.",
-                    name=person.full_name,
-                    unit=person.unit.name,
-                ),
-                "success",
-            )
+        to_unit = _unit_or_404(form.unit_id.data)
+        _perform(
+            lambda: services.transfer_user(person, to_unit, current_user, form.reason.data or ""),
+            lambda _result: _(
+                "%(name)s now belongs to %(unit)s.", name=person.full_name, unit=to_unit.name
+            ),
+        )
     else:
         flash(_("Choose the unit to move the person to."), "error")
     return redirect(url_for("accounts.person", user_id=person.id))
@@ -369,18 +373,12 @@ def person_set_active(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     make_active = request.form.get("active") == "1"
-    try:
-        services.set_active(person, make_active, current_user)
-    except ServiceError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(
-            _("The account is active again.")
-            if make_active
-            else _("The account has been deactivated; its records are kept."),
-            "success",
-        )
+    _perform(
+        lambda: services.set_active(person, make_active, current_user),
+        _("The account is active again.")
+        if make_active
+        else _("The account has been deactivated; its records are kept."),
+    )
     return redirect(url_for("accounts.person", user_id=person.id))
 
 
@@ -396,9 +394,12 @@ def person_send_link(user_id: int):
     elif not person.active:
         flash(_("The account is deactivated."), "error")
     else:
-        services.send_password_link(person, current_app.config["BASE_URL"], current_user)
-        db.session.commit()
-        flash(_("A link to set a password was sent to %(email)s.", email=person.email), "success")
+        _perform(
+            lambda: services.send_password_link(
+                person, current_app.config["BASE_URL"], current_user
+            ),
+            _("A link to set a password was sent to %(email)s.", email=person.email),
+        )
     return redirect(url_for("accounts.person", user_id=person.id))
 
 
@@ -414,13 +415,10 @@ def person_add_role(user_id: int):
     form.unit_id.choices = _unit_choices(services.units_in_scope(current_user), blank="-")
     if form.validate_on_submit():
         unit = _unit_or_404(form.unit_id.data) if form.unit_id.data else None
-        try:
-            services.assign_role(person, form.role.data, unit, current_user)
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("The role has been added."), "success")
+        _perform(
+            lambda: services.assign_role(person, form.role.data, unit, current_user),
+            _("The role has been added."),
+        )
     else:
         flash(_("Choose a role and a unit."), "error")
     return redirect(url_for("accounts.person", user_id=person.id))
@@ -434,13 +432,9 @@ def role_revoke(assignment_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user_id = assignment.user_id
-    try:
-        services.revoke_role(assignment, current_user)
-    except ServiceError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The role has been removed."), "success")
+    _perform(
+        lambda: services.revoke_role(assignment, current_user), _("The role has been removed.")
+    )
     return redirect(
         _safe_next(request.form.get("next"))
         if request.form.get("next")
@@ -486,15 +480,13 @@ def unit_new():
         form.parent_id.data = request.args.get("parent", type=int)
     if form.validate_on_submit():
         parent = _unit_or_404(form.parent_id.data) if form.parent_id.data else None
-        try:
-            unit = services.create_unit(
+        unit = _perform(
+            lambda: services.create_unit(
                 form.code.data, form.name.data, form.kind.data, parent, current_user
-            )
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("The unit %(name)s has been created.", name=unit.name), "success")
+            ),
+            lambda created: _("The unit %(name)s has been created.", name=created.name),
+        )
+        if unit:
             return redirect(url_for("accounts.unit", unit_id=unit.id))
     return render_template("accounts/unit_form.html", form=form)
 
@@ -536,14 +528,12 @@ def unit_rename(unit_id: int):
     unit = _unit_or_404(unit_id)
     form = RenameUnitForm()
     if form.validate_on_submit():
-        try:
-            services.rename_unit(unit, form.name.data, current_user, code=form.code.data.strip())
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("The unit has been renamed."), "success")
+        _perform(
+            lambda: services.rename_unit(
+                unit, form.name.data, current_user, code=form.code.data.strip()
+            ),
+            _("The unit has been renamed."),
+        )
     else:
         flash(_("A unit needs a code and a name."), "error")
     return redirect(url_for("accounts.unit", unit_id=unit_id))
@@ -558,13 +548,9 @@ def unit_move(unit_id: int):
     form.parent_id.choices = _unit_choices(services.units_in_scope(current_user), blank="-")
     if form.validate_on_submit():
         parent = _unit_or_404(form.parent_id.data) if form.parent_id.data else None
-        try:
-            services.move_unit(unit, parent, current_user)
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("The unit has been moved."), "success")
+        _perform(
+            lambda: services.move_unit(unit, parent, current_user), _("The unit has been moved.")
+        )
     return redirect(url_for("accounts.unit", unit_id=unit_id))
 
 
@@ -577,21 +563,11 @@ def unit_merge(unit_id: int):
     form.target_id.choices = _unit_choices(services.units_in_scope(current_user))
     if form.validate_on_submit():
         target = _unit_or_404(form.target_id.data)
-        try:
-            services.merge_unit(unit, target, current_user, form.reason.data or "")
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "%(source)s has been merged into %(target)s.",
-                    source=unit.name,
-                    target=target.name,
-                ),
-                "success",
-            )
+        merged = _perform(
+            lambda: services.merge_unit(unit, target, current_user, form.reason.data or ""),
+            _("%(source)s has been merged into %(target)s.", source=unit.name, target=target.name),
+        )
+        if merged:
             return redirect(url_for("accounts.unit", unit_id=target.id))
     else:
         for errors in form.errors.values():
