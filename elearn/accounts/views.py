@@ -300,7 +300,8 @@ def person(user_id: int):
     person = _person_or_404(user_id)
     transfer_form = TransferForm()
     transfer_form.unit_id.choices = _unit_choices(
-        [u for u in services.units_in_scope(current_user) if u.id != person.unit_id]
+        [u for u in services.units_in_scope(current_user) if u.id != person.unit_id],
+        blank=_("(choose a unit)"),
     )
     role_form = RoleForm(role_labels=ROLE_LABELS)
     role_form.unit_id.choices = _unit_choices(
@@ -351,7 +352,7 @@ def person_transfer(user_id: int):
     """Move a person to another unit."""
     person = _person_or_404(user_id)
     form = TransferForm()
-    form.unit_id.choices = _unit_choices(services.units_in_scope(current_user))
+    form.unit_id.choices = _unit_choices(services.units_in_scope(current_user), blank="-")
     if form.validate_on_submit():
         to_unit = _unit_or_404(form.unit_id.data)
         _perform(
@@ -501,7 +502,7 @@ def unit(unit_id: int):
     move_form = MoveUnitForm(parent_id=unit.parent_id or 0)
     move_form.parent_id.choices = _unit_choices(candidates, blank=_("(top level)"))
     merge_form = MergeUnitForm()
-    merge_form.target_id.choices = _unit_choices(candidates)
+    merge_form.target_id.choices = _unit_choices(candidates, blank=_("(choose a unit)"))
     subunits = services.tree_order(list(db.session.scalars(services.subtree_query(unit))))[1:]
     people_count = db.session.scalar(
         db.select(db.func.count()).select_from(
@@ -560,7 +561,7 @@ def unit_merge(unit_id: int):
     """Merge a unit into another."""
     unit = _unit_or_404(unit_id)
     form = MergeUnitForm()
-    form.target_id.choices = _unit_choices(services.units_in_scope(current_user))
+    form.target_id.choices = _unit_choices(services.units_in_scope(current_user), blank="-")
     if form.validate_on_submit():
         target = _unit_or_404(form.target_id.data)
         merged = _perform(
