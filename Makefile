@@ -4,8 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
-WORKERS ?= 2
+# One worker process with threads: in the embedded tier sign-in limits live in that process's
+# memory, so several workers would each count separately (set ELEARN_REDIS_URL to share them).
+WORKERS ?= 1
 export ELEARN_INSTANCE_DIR ?= $(CURDIR)/instance
+# Links in mails (password resets) must point at the port actually served.
+export ELEARN_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev translations messages migrate demo run dev test test-sqlite test-postgres \
@@ -42,7 +46,7 @@ demo: migrate ## Load the demo org tree and accounts (idempotent)
 
 run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:$(PORT)
 	@echo "elearn is starting on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	ELEARN_DEMO=1 $(BIN)/gunicorn --workers $(WORKERS) --threads 4 --bind 127.0.0.1:$(PORT) \
+	ELEARN_DEMO=1 $(BIN)/gunicorn --workers $(WORKERS) --threads 8 --bind 127.0.0.1:$(PORT) \
 	  --access-logfile - --forwarded-allow-ips 127.0.0.1 wsgi:app
 
 dev: demo ## Like run, but Flask's debug server with reloading

@@ -118,7 +118,7 @@ def build() -> None:
                 "email": None,
                 "full_name": name,
                 "name_sort": person_sort_key(name),
-                "search_text": fold(f"{name} u{i}"),
+                "search_text": " " + fold(f"{name} u{i}"),
                 "job_title": "",
                 "unit_id": rng.choice(leaf_ids),
                 "active": True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -17,11 +16,12 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from elearn.accounts.models import UNIT_KINDS
 from elearn.accounts.services import MIN_PASSWORD_LENGTH
+from elearn.core.forms import BaseForm
 
 REQUIRED = _l("This field is required.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     """Sign in."""
 
     username = StringField(
@@ -38,7 +38,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(BaseForm):
     """Ask for a reset link."""
 
     identifier = StringField(
@@ -65,14 +65,14 @@ def _new_password_fields():
     return new, confirm
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(BaseForm):
     """Choose a new password through a reset link."""
 
     new_password, confirm = _new_password_fields()
     submit = SubmitField(_l("Set password"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     """Change one's own password."""
 
     current_password = PasswordField(
@@ -84,7 +84,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(BaseForm):
     """One's own settings."""
 
     locale = SelectField(
@@ -97,7 +97,7 @@ class PreferencesForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class PersonForm(FlaskForm):
+class PersonForm(BaseForm):
     """Create or edit a person."""
 
     full_name = StringField(
@@ -118,7 +118,7 @@ class PersonForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class TransferForm(FlaskForm):
+class TransferForm(BaseForm):
     """Move a person to another unit."""
 
     unit_id = SelectField(_l("New unit"), coerce=int, validators=[DataRequired(REQUIRED)])
@@ -128,7 +128,7 @@ class TransferForm(FlaskForm):
     submit = SubmitField(_l("Transfer"))
 
 
-class UnitForm(FlaskForm):
+class UnitForm(BaseForm):
     """Create a unit."""
 
     code = StringField(
@@ -137,7 +137,7 @@ class UnitForm(FlaskForm):
         description=_l("Short and stable, used in staff imports, e.g. BNV.VP"),
     )
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=255)])
-    kind = SelectField(_l("Kind"), choices=[])
+    kind = SelectField(_l("Kind"), choices=[], default="unit")
     parent_id = SelectField(_l("Belongs to"), coerce=int)
     submit = SubmitField(_l("Create unit"))
 
@@ -146,7 +146,7 @@ class UnitForm(FlaskForm):
         self.kind.choices = [SelectChoice(k, kind_labels[k]) for k in UNIT_KINDS]
 
 
-class RenameUnitForm(FlaskForm):
+class RenameUnitForm(BaseForm):
     """Rename a unit."""
 
     code = StringField(_l("Code"), validators=[DataRequired(REQUIRED), Length(max=64)])
@@ -154,14 +154,14 @@ class RenameUnitForm(FlaskForm):
     submit = SubmitField(_l("Rename"))
 
 
-class MoveUnitForm(FlaskForm):
+class MoveUnitForm(BaseForm):
     """Move a unit under another."""
 
     parent_id = SelectField(_l("New parent unit"), coerce=int)
     submit = SubmitField(_l("Move"))
 
 
-class MergeUnitForm(FlaskForm):
+class MergeUnitForm(BaseForm):
     """Merge a unit into another."""
 
     target_id = SelectField(_l("Merge into"), coerce=int, validators=[DataRequired(REQUIRED)])
@@ -178,7 +178,7 @@ class MergeUnitForm(FlaskForm):
     submit = SubmitField(_l("Merge"))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(BaseForm):
     """Give a person a role."""
 
     role = SelectField(_l("Role"), choices=[])
@@ -190,7 +190,7 @@ class RoleForm(FlaskForm):
         self.role.choices = [SelectChoice(k, label) for k, label in role_labels.items()]
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A button that only carries the CSRF token."""
 
     submit = SubmitField(_l("Confirm"))

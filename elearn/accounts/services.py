@@ -10,21 +10,55 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from elearn.accounts.models import ROLES, OrgUnit, RoleAssignment, User, UserTransfer, new_nonce
 from elearn.core.clock import utcnow
-from elearn.core.services import Forbidden, NotFound, ServiceError, record_audit, send_mail
+from elearn.core.services import (
+    AUDIT_LABELS,
+    Forbidden,
+    NotFound,
+    ServiceError,
+    record_audit,
+    send_mail,
+)
 from elearn.core.vietnamese import collation_key, fold, nfc, person_sort_key
 from elearn.extensions import db
 
 log = logging.getLogger(__name__)
+
+AUDIT_LABELS.update(
+    {
+        "auth.login": _l("Signed in"),
+        "auth.login_failed": _l("Failed sign-in"),
+        "auth.login_limited": _l("Sign-in blocked: too many attempts"),
+        "auth.password_changed": _l("Password changed"),
+        "auth.password_change_failed": _l("Wrong current password when changing it"),
+        "auth.password_reset": _l("Password set through a mailed link"),
+        "auth.reset_requested": _l("Password link requested"),
+        "auth.reset_requested_unknown": _l("Password link requested for an unknown account"),
+        "auth.link_sent": _l("Password link mailed by staff"),
+        "user.created": _l("Account created"),
+        "user.updated": _l("Account edited"),
+        "user.transferred": _l("Transferred to another unit"),
+        "user.deactivated": _l("Account deactivated"),
+        "user.reactivated": _l("Account reactivated"),
+        "unit.created": _l("Unit created"),
+        "unit.renamed": _l("Unit renamed"),
+        "unit.moved": _l("Unit moved"),
+        "unit.merged": _l("Unit merged"),
+        "role.assigned": _l("Role given"),
+        "role.revoked": _l("Role removed"),
+    }
+)
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
 MIN_PASSWORD_LENGTH = 10
@@ -55,14 +89,26 @@ def subtree_query(unit: OrgUnit):
     return select(OrgUnit).where(_subtree_filter(unit.path))
 
 
+UNIT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _check_unit_code(code: str) -> None:
+    if not UNIT_CODE_RE.match(code):
+        raise ServiceError(
+            _l("A unit code has letters, digits, dots, dashes or underscores, without spaces."),
+            "code",
+        )
+
+
 def create_unit(code: str, name: str, kind: str, parent: OrgUnit | None, actor: User | None):
     """Create a unit under ``parent`` (or a new top-level unit)."""
     code = code.strip()
     name = nfc(name.strip())
     if not code or not name:
-        raise ServiceError(_l("A unit needs a code and a name."))
+        raise ServiceError(_l("A unit needs a code and a name."), field="code")
+    _check_unit_code(code)
     if db.session.scalar(select(OrgUnit.id).where(func.lower(OrgUnit.code) == code.lower())):
-        raise ServiceError(_l("Another unit already has the code %(code)s.", code=code))
+        raise ServiceError(_l("Another unit already has the code %(code)s.", code=code), "code")
     if parent is not None and not parent.active:
         raise ServiceError(_l("Units cannot be added under a merged unit."))
     unit = OrgUnit(code=code, name=name, kind=kind, parent=parent, name_sort=collation_key(name))
@@ -88,13 +134,14 @@ def rename_unit(unit: OrgUnit, name: str, actor: User, code: str | None = None) 
         raise ServiceError(_l("A unit needs a name."))
     old = f"{unit.code} {unit.name}"
     if code and code != unit.code:
+        _check_unit_code(code)
         clash = db.session.scalar(
             select(OrgUnit.id).where(
                 func.lower(OrgUnit.code) == code.lower(), OrgUnit.id != unit.id
             )
         )
         if clash:
-            raise ServiceError(_l("Another unit already has the code %(code)s.", code=code))
+            raise ServiceError(_l("Another unit already has the code %(code)s.", code=code), "code")
         unit.code = code
     unit.name = name
     unit.name_sort = collation_key(name)
@@ -278,10 +325,27 @@ def people_in_scope(
         query = query.where(_subtree_filter(unit.path))
     if not include_inactive:
         query = query.where(User.active.is_(True))
-    if search:
-        needle = fold(search).replace("\\", "").replace("%", "").replace("_", "\\_")
-        query = query.where(User.search_text.like(f"%{needle}%", escape="\\"))
-    return query.order_by(User.name_sort, User.id)
+    for word in fold(search).split():
+        # Each word typed must begin a word of the name, username or email ("anh" finds
+        # "Ánh" and "Anh", not "Thanh").
+        word = word.replace("\\", "").replace("%", "").replace("_", "\\_")
+        query = query.where(User.search_text.like(f"% {word}%", escape="\\"))
+    return query.options(contains_eager(User.unit)).order_by(User.name_sort, User.id)
+
+
+def names_by_id(user_ids: set[int], unit_ids: set[int]) -> tuple[dict, dict]:
+    """Return ({user id: full name}, {unit id: name (code)}) in two queries."""
+    # .all(): a Result has keys(), so dict() would take it for a mapping.
+    users = dict(
+        db.session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids))).all()
+    )
+    units = {
+        uid: f"{name} ({code})"
+        for uid, name, code in db.session.execute(
+            select(OrgUnit.id, OrgUnit.name, OrgUnit.code).where(OrgUnit.id.in_(unit_ids))
+        )
+    }
+    return users, units
 
 
 def get_user_for(actor: User, user_id: int) -> User:
@@ -308,7 +372,9 @@ def _check_email(email: str | None) -> str | None:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ServiceError(_l("The email address is not valid: %(error)s", error=str(exc))) from exc
+        raise ServiceError(
+            _l("Enter a valid email address, such as ten.ho@donvi.gov.vn."), "email"
+        ) from exc
 
 
 def create_user(
@@ -325,20 +391,25 @@ def create_user(
     username = normalize_username(username)
     if not USERNAME_RE.match(username):
         raise ServiceError(
-            _l("A username has 3 to 64 letters a-z, digits, dots, dashes or underscores.")
+            _l("A username has 3 to 64 letters a-z, digits, dots, dashes or underscores."),
+            "username",
         )
     full_name = " ".join(nfc(full_name).split())
     if not full_name:
-        raise ServiceError(_l("A full name is required."))
+        raise ServiceError(_l("A full name is required."), "full_name")
     email = _check_email(email)
     if db.session.scalar(select(User.id).where(User.username == username)):
-        raise ServiceError(_l("The username %(name)s is taken.", name=username))
+        raise ServiceError(_l("The username %(name)s is taken.", name=username), "username")
     if email and db.session.scalar(select(User.id).where(User.email == email)):
-        raise ServiceError(_l("Another account already uses %(email)s.", email=email))
+        raise ServiceError(_l("Another account already uses %(email)s.", email=email), "email")
     if not unit.active:
-        raise ServiceError(_l("People cannot be added to a merged unit."))
+        raise ServiceError(_l("People cannot be added to a merged unit."), "unit_id")
     person = User(
-        username=username, full_name=full_name, email=email, job_title=job_title.strip(), unit=unit
+        username=username,
+        full_name=full_name,
+        email=email,
+        job_title=(job_title or "").strip(),
+        unit=unit,
     )
     _index_name(person)
     if password:
@@ -358,7 +429,8 @@ def create_user(
 def _index_name(person: User) -> None:
     """Refresh the Vietnamese sort key and the folded search text of a person."""
     person.name_sort = person_sort_key(person.full_name)
-    person.search_text = fold(f"{person.full_name} {person.username} {person.email or ''}")
+    # A leading space lets "starts a word" be written as LIKE '% word%'.
+    person.search_text = " " + fold(f"{person.full_name} {person.username} {person.email or ''}")
 
 
 def _check_may_manage(actor: User, person: User) -> None:
@@ -374,15 +446,15 @@ def update_user(
     _check_may_manage(actor, person)
     full_name = " ".join(nfc(full_name).split())
     if not full_name:
-        raise ServiceError(_l("A full name is required."))
+        raise ServiceError(_l("A full name is required."), "full_name")
     email = _check_email(email)
     if email and db.session.scalar(
         select(User.id).where(User.email == email, User.id != person.id)
     ):
-        raise ServiceError(_l("Another account already uses %(email)s.", email=email))
+        raise ServiceError(_l("Another account already uses %(email)s.", email=email), "email")
     person.full_name = full_name
     person.email = email
-    person.job_title = job_title.strip()
+    person.job_title = (job_title or "").strip()
     _index_name(person)
     db.session.flush()
     record_audit("user.updated", actor_id=actor.id, target_type="user", target_id=person.id)
@@ -567,7 +639,7 @@ def _mail_link(person: User, kind: str, base_url: str) -> None:
         locale=person.locale or "vi",
         person=person,
         link=link,
-        hours=link_max_age(kind) // 3600,
+        valid_for=timedelta(seconds=link_max_age(kind)),
     )
 
 

@@ -97,16 +97,21 @@ def _unit_choices(units, blank: str | None = None):
     return choices
 
 
-def _perform(action: Callable[[], object], success: Callable[[object], str] | str):
-    """Run one service call: commit and flash ``success``, or roll back and flash the refusal.
+def _perform(action: Callable[[], object], success: Callable[[object], str] | str, form=None):
+    """Run one service call: commit and flash ``success``, or roll back and report the refusal.
 
-    Returns the call's result, or None when the service refused.
+    A refusal that names a field of ``form`` is shown beside that field (and in the
+    form's error summary); any other is flashed. Returns the call's result, or None
+    when the service refused.
     """
     try:
         result = action()
     except ServiceError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        if form is not None and exc.field and exc.field in form:
+            form[exc.field].errors = [*form[exc.field].errors, str(exc)]
+        else:
+            flash(str(exc), "error")
         return None
     db.session.commit()
     flash(success(result) if callable(success) else success, "success")
@@ -223,8 +228,22 @@ def account():
     )
 
 
+def _password_change_key() -> str:
+    return f"password-change:{current_user.get_id()}"
+
+
+def _password_change_failed(_response) -> bool:
+    return bool(g.get("password_change_failed"))
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @access(Access.USER)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USER"],
+    key_func=_password_change_key,
+    methods=["POST"],
+    deduct_when=_password_change_failed,
+)
 def change_password():
     """Change one's own password."""
     form = ChangePasswordForm()
@@ -234,6 +253,9 @@ def change_password():
                 current_user, form.current_password.data, form.new_password.data
             )
         except services.WrongPassword as exc:
+            g.password_change_failed = True
+            record_audit("auth.password_change_failed", actor_id=current_user.id)
+            db.session.commit()
             form.current_password.errors.append(str(exc))
         except ServiceError as exc:
             form.new_password.errors.append(str(exc))
@@ -287,6 +309,7 @@ def person_new():
                 actor=current_user,
             ),
             lambda created: _("%(name)s has been added.", name=created.full_name),
+            form,
         )
         if person:
             return redirect(url_for("accounts.person", user_id=person.id))
@@ -325,7 +348,6 @@ def person_edit(user_id: int):
     person = _person_or_404(user_id)
     form = PersonForm(obj=person)
     form.unit_id.choices = [SelectChoice(person.unit_id, person.unit.name)]
-    form.unit_id.render_kw = {"disabled": True}
     form.username.render_kw = {"readonly": True}
     if request.method == "POST":
         form.unit_id.data = person.unit_id
@@ -340,6 +362,7 @@ def person_edit(user_id: int):
                 job_title=form.job_title.data,
             ),
             _("The changes have been saved."),
+            form,
         )
         if saved:
             return redirect(url_for("accounts.person", user_id=person.id))
@@ -486,6 +509,7 @@ def unit_new():
                 form.code.data, form.name.data, form.kind.data, parent, current_user
             ),
             lambda created: _("The unit %(name)s has been created.", name=created.name),
+            form,
         )
         if unit:
             return redirect(url_for("accounts.unit", unit_id=unit.id))

@@ -10,7 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, current_app, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_timedelta,
+    get_locale,
+)
 from flask_login import current_user
 
 from elearn.extensions import babel
@@ -56,6 +62,7 @@ def register_i18n(app: Flask) -> None:
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["duration"] = lambda delta: format_timedelta(delta, threshold=1.5)
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.context_processor

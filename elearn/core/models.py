@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from elearn.core.clock import utcnow
 from elearn.extensions import db
@@ -28,6 +28,9 @@ class AuditLog(db.Model):
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+    # A foreign key into accounts by table name; accounts' User is resolved by name.
+    actor: Mapped[User | None] = relationship("User", lazy="selectin")  # noqa: F821
 
 
 class OutboxMail(db.Model):

@@ -20,7 +20,15 @@ log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
-    """A business rule refused an operation; the message is for the person who asked."""
+    """A business rule refused an operation; the message is for the person who asked.
+
+    ``field`` names the form field the problem belongs to, when there is one, so the
+    page can show the message beside it.
+    """
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(ServiceError):
@@ -29,6 +37,15 @@ class NotFound(ServiceError):
 
 class Forbidden(ServiceError):
     """The person is known but may not do this."""
+
+
+#: Readable names of audit actions, shown on the audit page; each domain adds its own.
+AUDIT_LABELS: dict[str, object] = {}
+
+
+def audit_label(action: str) -> str:
+    """Return the readable name of an audit action (the code itself if none is known)."""
+    return str(AUDIT_LABELS.get(action, action))
 
 
 def record_audit(

@@ -12,6 +12,7 @@ from flask import (
     request,
     session,
 )
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -22,6 +23,13 @@ from elearn.core.models import OutboxMail
 from elearn.extensions import db
 
 bp = Blueprint("core", __name__)
+
+MAIL_STATUS = {"captured": _l("kept, not sent"), "sent": _l("sent"), "failed": _l("failed")}
+
+
+@bp.app_context_processor
+def _mail_labels():
+    return {"status_label": lambda status: MAIL_STATUS.get(status, status)}
 
 
 @bp.route("/")
@@ -74,8 +82,18 @@ def audit():
     """The audit log, newest first, filterable by action."""
     action = request.args.get("action") or None
     page = services.audit_page(request.args.get("page", 1, type=int), action=action)
+    user_names, unit_names = accounts.names_by_id(
+        {e.target_id for e in page.items if e.target_type == "user"},
+        {e.target_id for e in page.items if e.target_type == "unit"},
+    )
     return render_template(
-        "core/audit.html", page=page, action=action, actions=services.audit_actions()
+        "core/audit.html",
+        page=page,
+        action=action,
+        actions=services.audit_actions(),
+        label=services.audit_label,
+        user_names=user_names,
+        unit_names=unit_names,
     )
 
 

@@ -187,3 +187,20 @@ def test_sign_in_limits_are_shared_through_redis(make_app, world):
     second = make_app(WTF_CSRF_ENABLED=False, REDIS_URL=REDIS_URL)
     assert login(second.test_client(), "learner").status_code == 429
     redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_password_change_guessing_is_limited(as_user, world):
+    client = as_user("learner")
+    statuses = [
+        client.post(
+            "/account/password",
+            data={
+                "current_password": f"guess-{i}",
+                "new_password": "a-new-long-secret",
+                "confirm": "a-new-long-secret",
+            },
+        ).status_code
+        for i in range(7)
+    ]
+    assert statuses[:5] == [200] * 5
+    assert statuses[5:] == [429, 429]

@@ -121,3 +121,15 @@ def test_hr_cannot_change_an_administrators_account(as_user, world, action, data
     assert admin.active
     assert admin.email == world.admin.email
     assert admin.full_name == "Quản Trị Viên"
+
+
+def test_search_matches_the_start_of_words_only(as_user, world):
+    accounts.create_user("Bùi Thanh Bình", "binh.bui", world.dept_a)
+    accounts.create_user("Lê Thị Hạnh Nguyên", "hanh.le", world.dept_a)
+    db.session.commit()
+    page = as_user("hr_a").get("/admin/people?q=anh").get_data(as_text=True)
+    assert "Nguyễn Thị Ánh" in page
+    assert "Bùi Thanh Bình" not in page
+    assert "Lê Thị Hạnh Nguyên" not in page
+    page = as_user("hr_a").get("/admin/people?q=THANH bi").get_data(as_text=True)
+    assert "Bùi Thanh Bình" in page

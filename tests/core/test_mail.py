@@ -3,6 +3,7 @@
 import email
 import socketserver
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -57,7 +58,11 @@ def smtp_server():
 def test_without_smtp_mail_is_captured(app, world):
     with app.test_request_context():
         send_mail(
-            "a@example.vn", "password_reset", person=world.learner, link="http://x/y", hours=1
+            "a@example.vn",
+            "password_reset",
+            person=world.learner,
+            link="http://x/y",
+            valid_for=timedelta(hours=1),
         )
     db.session.commit()
     mail = db.session.scalar(select(OutboxMail))

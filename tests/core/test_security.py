@@ -161,3 +161,12 @@ def test_audit_records_who_what_when_and_where(as_user, world):
     page = admin.get("/admin/audit?action=role.assigned").get_data(as_text=True)
     assert "instructor @ BO.A" in page
     assert "auth.login_failed" not in page.split("<tbody>")[1]
+
+
+def test_audit_page_names_people_and_actions(as_user, world):
+    admin = as_user("admin")
+    admin.post(f"/admin/people/{world.learner.id}/active", data={"active": "0"})
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "Khóa tài khoản" in page  # the action's label, not only its code
+    assert "Quản Trị Viên" in page  # who did it
+    assert "Nguyễn Thị Ánh" in page  # to whom

@@ -8,4 +8,11 @@
       summary.focus();
     }
   });
+  // Forms that undo work (deactivate, remove a role) ask first: <form data-confirm="...">.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+    }
+  });
 })();
