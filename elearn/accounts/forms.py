@@ -12,11 +12,12 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from elearn.accounts.models import UNIT_KINDS
-from elearn.accounts.services import MIN_PASSWORD_LENGTH
+from elearn.accounts.services import MIN_PASSWORD_LENGTH, check_password_strength
 from elearn.core.forms import BaseForm
+from elearn.core.services import ServiceError
 
 REQUIRED = _l("This field is required.")
 
@@ -49,12 +50,20 @@ class ForgotPasswordForm(BaseForm):
     submit = SubmitField(_l("Send me a link"))
 
 
+def _check_new_password(_form, field) -> None:
+    """Report a weak password together with any other problem on the form."""
+    try:
+        check_password_strength(field.data or "")
+    except ServiceError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
 def _new_password_fields():
     hint = _l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     new = PasswordField(
         _l("New password"),
         description=hint,
-        validators=[DataRequired(REQUIRED), Length(max=200)],
+        validators=[DataRequired(REQUIRED), Length(max=200), _check_new_password],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(

@@ -126,3 +126,12 @@ def test_hr_mails_a_first_sign_in_link_to_a_new_person(as_user, world):
         data={"new_password": "my-first-password", "confirm": "my-first-password"},
     )
     assert login(fresh, "moi.hoang", "my-first-password").status_code == 302
+
+
+def test_a_weak_and_mismatched_password_reports_both_problems(client, world):
+    token = accounts.make_reset_token(world.learner)
+    html = client.post(f"/reset/{token}", data={"new_password": "abc", "confirm": "abd"}).get_data(
+        as_text=True
+    )
+    assert "ít nhất 10 ký tự" in html
+    assert "không khớp" in html

@@ -115,3 +115,24 @@ def test_hr_restricted_to_own_units_in_the_browser(live_server, page_factory, wo
     response = page.goto(f"{live_server}/admin/people/{world.outsider.id}")
     assert response.status == 404
     assert "Không tìm thấy" in page.locator("h1").inner_text()
+
+
+def test_deactivating_asks_first(live_server, page_factory, world):
+    from elearn.accounts.models import User
+    from elearn.extensions import db
+
+    page = page_factory()
+    sign_in(page, live_server, "hr.a", PASSWORD)
+    page.goto(f"{live_server}/admin/people/{world.learner.id}")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Khóa tài khoản").click()
+    assert db.session.get(User, world.learner.id).active  # cancelled: nothing happened
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Khóa tài khoản").click()
+    assert page.locator(".flash").inner_text() == (
+        "Tài khoản đã bị khóa; dữ liệu của tài khoản vẫn được lưu giữ."
+    )
+    db.session.rollback()
+    assert not db.session.get(User, world.learner.id).active
+    screenshot(page, "hr-person-deactivated")
