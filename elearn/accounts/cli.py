@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -22,6 +24,8 @@ def load_demo_command():
 
     if not current_app.config["DEMO"]:
         raise click.ClickException("Demo data is loaded only with ELEARN_DEMO=1.")
+    # The audit entries are still written; only their log lines are left out of the console.
+    logging.getLogger("elearn").setLevel(logging.WARNING)
     rows = load_demo()
     db.session.commit()
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
