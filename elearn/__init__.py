@@ -47,7 +47,9 @@ def register_extensions(app: Flask) -> None:
     from elearn.core import models as _core_models  # noqa: F401
     from elearn.core.database import configure_engine
     from elearn.core.i18n import register_i18n
+    from elearn.courses import models as _courses_models  # noqa: F401
     from elearn.extensions import csrf, db, limiter, login_manager, migrate
+    from elearn.progress import models as _progress_models  # noqa: F401
 
     db.init_app(app)
     with app.app_context():
@@ -78,9 +80,13 @@ def register_blueprints(app: Flask) -> None:
     """Register one blueprint per domain."""
     from elearn.accounts.views import bp as accounts_bp
     from elearn.core.views import bp as core_bp
+    from elearn.courses.views import bp as courses_bp
+    from elearn.courses.views import teach_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(courses_bp)
+    app.register_blueprint(teach_bp)
 
 
 def register_errors(app: Flask) -> None:
@@ -93,5 +99,7 @@ def register_errors(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """Register one Click group per domain."""
     from elearn.accounts.cli import accounts_cli
+    from elearn.courses.cli import content_cli
 
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(content_cli)

@@ -160,17 +160,23 @@ class RoleAssignment(db.Model):
     """
 
     __tablename__ = "role_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "role", "unit_id", name="uq_role_assignment"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "unit_id", "course_id", name="uq_role_assignment"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    #: For a course-scoped instructor role: the course (and only it).
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     unit: Mapped[OrgUnit | None] = relationship()
+    # Courses live in a later domain; the relationship is resolved by name.
+    course: Mapped[Course | None] = relationship("Course")  # noqa: F821
 
 
 class UserTransfer(db.Model):

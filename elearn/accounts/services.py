@@ -281,6 +281,11 @@ def units_in_scope(actor: User, include_merged: bool = False) -> list[OrgUnit]:
     return tree_order(units)
 
 
+def all_units() -> list[OrgUnit]:
+    """Return every active unit in tree order (for choosing a course's audience)."""
+    return tree_order(list(db.session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True)))))
+
+
 def tree_order(units: list[OrgUnit]) -> list[OrgUnit]:
     """Order units depth-first, siblings by Vietnamese name order."""
     by_parent: dict[int | None, list[OrgUnit]] = {}

@@ -27,6 +27,7 @@ class Access(StrEnum):
 
     PUBLIC = "public"  #: anyone, signed in or not
     USER = "user"  #: any signed-in, active account (every account is a learner)
+    INSTRUCTOR = "instructor"  #: instructor anywhere, or admin; courses limited to their own
     HR = "hr"  #: hr of some unit, or admin; objects are limited to the hr's subtrees
     ADMIN = "admin"  #: site administrators only
 
@@ -65,6 +66,8 @@ def user_may(level: Access, user) -> bool:
         return True
     if level is Access.HR:
         return user.is_admin or user.is_hr
+    if level is Access.INSTRUCTOR:
+        return user.is_admin or user.is_instructor
     return user.is_admin
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import (
     format_date,
     format_datetime,
@@ -28,6 +28,8 @@ _DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
 def select_locale() -> str:
     """Return the language for this request."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")

@@ -20,6 +20,7 @@ from elearn.accounts import services as accounts
 from elearn.core import services
 from elearn.core.access import Access, access
 from elearn.core.models import OutboxMail
+from elearn.courses import services as courses
 from elearn.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -44,7 +45,10 @@ def home():
         else []
     )
     return render_template(
-        "core/home.html", managed_units=managed, roles=accounts.roles_of(current_user)
+        "core/home.html",
+        managed_units=managed,
+        roles=accounts.roles_of(current_user),
+        runs=courses.current_runs(current_user),
     )
 
 

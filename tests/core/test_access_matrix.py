@@ -14,6 +14,7 @@ from elearn.accounts import services as accounts
 from elearn.accounts.models import RoleAssignment
 from elearn.core.access import Access, declared_access
 from elearn.core.models import OutboxMail
+from elearn.courses import services as courses
 from elearn.extensions import db
 from tests.conftest import _config_dict
 
@@ -52,7 +53,16 @@ def _sample_args(world):
     )
     db.session.add(mail)
     db.session.commit()
+    course = courses.create_course(world.instructor, slug="mau", title="Khóa học mẫu")
+    module = courses.add_module(course, "Phần 1")
+    page = courses.add_page(module, "Bài 1", "Nội dung")
+    courses.set_status(course, world.instructor, True)
+    db.session.commit()
     return {
+        "slug": course.slug,
+        "course_id": course.id,  # the instructor created it, so is its staff
+        "module_id": module.id,
+        "activity_id": page.id,
         "user_id": world.learner.id,  # in hr_unit's subtree, outside hr_other's
         "unit_id": world.team_a1.id,
         "mail_id": mail.id,
@@ -69,6 +79,8 @@ def expected(level: Access, visitor: str, has_object: bool) -> str:
         return "login"
     if level is Access.USER:
         return "ok"
+    if level is Access.INSTRUCTOR:
+        return "ok" if visitor in ("instructor", "admin") else "403"
     if level is Access.HR:
         if visitor in ("learner", "instructor"):
             return "403"

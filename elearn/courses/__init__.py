@@ -1,0 +1,1 @@
+"""Courses: structure, authoring, catalogue, audiences, enrolment runs, content packs."""

@@ -1,0 +1,177 @@
+"""Courses, their modules and activities, page content, audiences and enrolment runs.
+
+Authored content (Course, Module, Activity, PageContent), per-course settings
+(CourseSettings, CourseAudience) and learner state (Enrolment here, and
+ActivityProgress in ``progress``) live in separate tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from elearn.core.clock import utcnow
+from elearn.core.database import binary_string
+from elearn.extensions import db
+
+ACTIVITY_TYPES = ("page",)  # video, quiz and survey come with their issues
+COMPLETION_RULES = ("view", "mark_done")
+
+
+class Course(db.Model):
+    """A course as authored: title, summary, topic, structure below it."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable identifier used in URLs and content packs.
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    #: Topic slug, one of ``elearn.courses.services.TOPICS``.
+    topic: Mapped[str] = mapped_column(String(40), index=True, default="")
+    estimated_minutes: Mapped[int | None]
+    #: ``draft`` (only staff see it) or ``published``.
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    #: Title, summary and topic folded for search, with a leading space (word starts).
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    title_sort: Mapped[str] = mapped_column(binary_string(600), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    settings: Mapped[CourseSettings] = relationship(back_populates="course", uselist=False)
+    modules: Mapped[list[Module]] = relationship(
+        back_populates="course", order_by="Module.position"
+    )
+    sources: Mapped[list[CourseSource]] = relationship(order_by="CourseSource.position")
+
+
+class CourseSettings(db.Model):
+    """How a course is offered: who may see it, self-enrolment, default due period."""
+
+    __tablename__ = "course_settings"
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), primary_key=True)
+    #: True: every signed-in person sees it; False: only the units in CourseAudience.
+    audience_all: Mapped[bool] = mapped_column(default=True)
+    self_enrol: Mapped[bool] = mapped_column(default=True)
+    #: Days a self-enrolled run has before it is due; None means no due date.
+    due_days: Mapped[int | None]
+
+    course: Mapped[Course] = relationship(back_populates="settings")
+
+
+class CourseAudience(db.Model):
+    """A unit (with everything below it) that may see a restricted course."""
+
+    __tablename__ = "course_audiences"
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True, index=True)
+
+
+class CourseSource(db.Model):
+    """A source document a course takes its facts from (shown on the course page)."""
+
+    __tablename__ = "course_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    file: Mapped[str] = mapped_column(String(255), default="")
+    title: Mapped[str] = mapped_column(String(500))
+    date: Mapped[str] = mapped_column(String(20), default="")
+
+
+class Module(db.Model):
+    """An ordered section of a course."""
+
+    __tablename__ = "modules"
+    __table_args__ = (UniqueConstraint("course_id", "key", name="uq_modules_course_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    #: Stable within the course (content packs match on it).
+    key: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(default=0)
+    #: Removed from the course but kept, because learners' progress may point at it.
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    course: Mapped[Course] = relationship(back_populates="modules")
+    activities: Mapped[list[Activity]] = relationship(
+        back_populates="module", order_by="Activity.position"
+    )
+
+
+class Activity(db.Model):
+    """One thing a learner does: read a page (and later watch a video, take a quiz...)."""
+
+    __tablename__ = "activities"
+    __table_args__ = (UniqueConstraint("course_id", "key", name="uq_activities_course_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    #: One of ACTIVITY_TYPES.
+    type: Mapped[str] = mapped_column(String(16), default="page")
+    title: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(default=0)
+    #: Counts toward course completion.
+    required: Mapped[bool] = mapped_column(default=True)
+    #: When a page counts as complete: ``view`` (opened) or ``mark_done`` (learner says so).
+    completion: Mapped[str] = mapped_column(String(16), default="view")
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    module: Mapped[Module] = relationship(back_populates="activities")
+    page: Mapped[PageContent | None] = relationship(uselist=False, back_populates="activity")
+
+
+class PageContent(db.Model):
+    """The Markdown of a page and the sanitised HTML made from it when saved."""
+
+    __tablename__ = "page_contents"
+
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), primary_key=True)
+    markdown: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    #: ``elearn.html.ALLOWLIST_VERSION`` the HTML was made with.
+    rendered_with: Mapped[int] = mapped_column(default=0)
+
+    activity: Mapped[Activity] = relationship(back_populates="page")
+
+
+class Enrolment(db.Model):
+    """One run of a course by one person; a refresher is a new run, old runs stay.
+
+    ``status``, ``percent``, ``time_spent`` and ``completed_at`` are a cache kept by
+    ``elearn.progress.services`` in the same transaction as each change.
+    """
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id", "run", name="uq_enrolments_user_course_run"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    #: 1 for the first run of this course by this person, 2 for the next, ...
+    run: Mapped[int] = mapped_column(default=1)
+    #: ``self`` now; ``assigned`` and ``class`` come with the HR issue.
+    source: Mapped[str] = mapped_column(String(16), default="self")
+    #: ``not_started``, ``in_progress`` or ``completed``.
+    status: Mapped[str] = mapped_column(String(16), default="not_started", index=True)
+    #: Completion ratio of required activities, 0.0 to 1.0.
+    percent: Mapped[float] = mapped_column(default=0.0)
+    time_spent: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: End of the due day (UTC), or None.
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    last_activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+
+    course: Mapped[Course] = relationship()

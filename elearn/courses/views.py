@@ -1,0 +1,411 @@
+"""The catalogue, course and lesson pages (bp "courses") and authoring (bp "teach")."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from elearn.accounts import services as accounts
+from elearn.accounts.forms import ConfirmForm
+from elearn.core.access import Access, access
+from elearn.core.database import writes
+from elearn.core.services import ServiceError
+from elearn.courses import services
+from elearn.courses.forms import CourseForm, ModuleForm, PageForm
+from elearn.courses.models import Module
+from elearn.extensions import db
+from elearn.html import render_markdown
+from elearn.progress import services as progress
+
+bp = Blueprint("courses", __name__, url_prefix="/courses")
+teach_bp = Blueprint("teach", __name__, url_prefix="/teach")
+
+
+@bp.app_context_processor
+def _topic_labels():
+    return {"topic_label": lambda slug: services.TOPICS.get(slug, "")}
+
+
+def _perform(action, success: str, form=None):
+    """Run a service call: commit and flash, or roll back and show the refusal."""
+    try:
+        result = action()
+    except ServiceError as exc:
+        db.session.rollback()
+        if form is not None and exc.field and exc.field in form:
+            form[exc.field].errors = [*form[exc.field].errors, str(exc)]
+        else:
+            flash(str(exc), "error")
+        return None
+    db.session.commit()
+    flash(success, "success")
+    return result if result is not None else True
+
+
+# --- learners --------------------------------------------------------------------------------
+
+
+@bp.route("")
+@access(Access.USER)
+def catalogue():
+    """Published courses the visitor may take, searchable without diacritics."""
+    search = request.args.get("q", "").strip()
+    topic = request.args.get("topic", "")
+    if topic not in services.TOPICS:
+        topic = ""
+    page = db.paginate(
+        services.catalogue(current_user, search, topic),
+        page=request.args.get("page", 1, type=int),
+        per_page=20,
+        error_out=False,
+    )
+    return render_template(
+        "courses/catalogue.html", page=page, search=search, topic=topic, topics=services.TOPICS
+    )
+
+
+@bp.route("/<slug>")
+@access(Access.USER)
+def course(slug: str):
+    """A course: what it covers, its lessons with the visitor's progress, and past runs."""
+    course = services.course_for(current_user, slug)
+    runs = services.runs_of(current_user, course)
+    run = runs[0] if runs else None
+    return render_template(
+        "courses/course.html",
+        course=course,
+        outline=services.outline(course),
+        run=run,
+        runs=runs,
+        states=progress.states(run),
+        confirm_form=ConfirmForm(),
+        is_staff=services.is_staff(current_user, course),
+        next_activity=_next_activity(course, run),
+    )
+
+
+def _next_activity(course, run):
+    """Return the first activity not yet completed in ``run`` (or the first one)."""
+    activities = services.sequence(course)
+    if not activities:
+        return None
+    states = progress.states(run)
+    return next((a for a in activities if states.get(a.id) != "completed"), activities[0])
+
+
+@bp.route("/<slug>/enrol", methods=["POST"])
+@access(Access.USER)
+def enrol(slug: str):
+    """Start a run of the course (the first, or a refresher after a completed run)."""
+    course = services.course_for(current_user, slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    run = _perform(
+        lambda: services.enrol(current_user, course), _("You are enrolled. Good studying!")
+    )
+    if run:
+        first = _next_activity(course, None)
+        if first:
+            return redirect(url_for("courses.lesson", slug=slug, activity_id=first.id))
+    return redirect(url_for("courses.course", slug=slug))
+
+
+@bp.route("/<slug>/lessons/<int:activity_id>")
+@access(Access.USER)
+@writes
+def lesson(slug: str, activity_id: int):
+    """Read a page; opening it records the view through the progress service."""
+    course = services.course_for(current_user, slug)
+    activity = services.activity_in(course, activity_id)
+    run = services.current_run(current_user, course)
+    if run is None:
+        if not services.is_staff(current_user, course):
+            flash(_("Enrol in the course to read its lessons."), "info")
+            return redirect(url_for("courses.course", slug=slug))
+    else:
+        progress.record(run, activity, "viewed")
+        db.session.commit()
+    sequence = services.sequence(course)
+    index = sequence.index(activity)
+    return render_template(
+        "courses/lesson.html",
+        course=course,
+        activity=activity,
+        run=run,
+        state=progress.states(run).get(activity.id),
+        previous=sequence[index - 1] if index > 0 else None,
+        next=sequence[index + 1] if index + 1 < len(sequence) else None,
+        position=index + 1,
+        total=len(sequence),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/<slug>/lessons/<int:activity_id>/done", methods=["POST"])
+@access(Access.USER)
+def mark_done(slug: str, activity_id: int):
+    """Mark a page as done."""
+    course = services.course_for(current_user, slug)
+    activity = services.activity_in(course, activity_id)
+    run = services.current_run(current_user, course)
+    if run is None or not ConfirmForm().validate_on_submit():
+        abort(400)
+    _perform(lambda: progress.record(run, activity, "done"), _("Marked as done."))
+    return redirect(url_for("courses.lesson", slug=slug, activity_id=activity.id))
+
+
+# --- instructors -----------------------------------------------------------------------------
+
+
+def _course_form(**kwargs) -> CourseForm:
+    return CourseForm(topics=services.TOPICS, units=accounts.all_units(), **kwargs)
+
+
+@teach_bp.route("")
+@access(Access.INSTRUCTOR)
+def index():
+    """The courses the visitor may edit."""
+    return render_template("teach/index.html", courses=services.teaching(current_user))
+
+
+@teach_bp.route("/new", methods=["GET", "POST"])
+@access(Access.INSTRUCTOR)
+def new_course():
+    """Create a draft course."""
+    form = _course_form()
+    if form.validate_on_submit():
+        course = _perform(
+            lambda: services.create_course(
+                current_user,
+                slug=form.slug.data.strip(),
+                title=form.title.data,
+                summary=form.summary.data or "",
+                topic=form.topic.data,
+                estimated_minutes=form.estimated_minutes.data,
+            ),
+            _("The course was created as a draft."),
+            form,
+        )
+        if course:
+            return redirect(url_for("teach.edit", course_id=course.id))
+    return render_template("teach/course_new.html", form=form)
+
+
+@teach_bp.route("/<int:course_id>", methods=["GET", "POST"])
+@access(Access.INSTRUCTOR)
+def edit(course_id: int):
+    """Edit a course's description, offer and structure."""
+    course = services.staff_course(current_user, course_id)
+    form = _course_form(obj=course)
+    del form.slug
+    if request.method == "GET":
+        form.audience_all.data = course.settings.audience_all
+        form.audience_units.data = [u.id for u in services.audience_units(course)]
+        form.due_days.data = course.settings.due_days
+    if form.validate_on_submit():
+        saved = _perform(
+            lambda: services.update_course(
+                course,
+                current_user,
+                title=form.title.data,
+                summary=form.summary.data or "",
+                topic=form.topic.data,
+                estimated_minutes=form.estimated_minutes.data,
+                audience_all=form.audience_all.data,
+                audience_unit_ids=form.audience_units.data,
+                due_days=form.due_days.data,
+            ),
+            _("The course was saved."),
+            form,
+        )
+        if saved:
+            return redirect(url_for("teach.edit", course_id=course.id))
+    return render_template(
+        "teach/course_edit.html",
+        course=course,
+        form=form,
+        outline=services.outline(course),
+        module_form=ModuleForm(),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@teach_bp.route("/<int:course_id>/status", methods=["POST"])
+@access(Access.INSTRUCTOR)
+def set_status(course_id: int):
+    """Publish a course or take it back to draft."""
+    course = services.staff_course(current_user, course_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    publish = request.form.get("publish") == "1"
+    _perform(
+        lambda: services.set_status(course, current_user, publish),
+        _("The course is published.") if publish else _("The course is a draft again."),
+    )
+    return redirect(url_for("teach.edit", course_id=course_id))
+
+
+def _module_or_404(course, module_id: int) -> Module:
+    module = db.session.get(Module, module_id)
+    if module is None or module.course_id != course.id:
+        abort(404)
+    return module
+
+
+@teach_bp.route("/<int:course_id>/modules", methods=["POST"])
+@access(Access.INSTRUCTOR)
+def add_module(course_id: int):
+    """Append a module."""
+    course = services.staff_course(current_user, course_id)
+    form = ModuleForm()
+    if form.validate_on_submit():
+        _perform(lambda: services.add_module(course, form.title.data), _("The module was added."))
+    else:
+        flash(_("A module needs a title."), "error")
+    return redirect(url_for("teach.edit", course_id=course_id))
+
+
+@teach_bp.route("/<int:course_id>/modules/<int:module_id>/rename", methods=["POST"])
+@access(Access.INSTRUCTOR)
+def rename_module(course_id: int, module_id: int):
+    """Rename a module."""
+    course = services.staff_course(current_user, course_id)
+    module = _module_or_404(course, module_id)
+    form = ModuleForm()
+    if form.validate_on_submit():
+        _perform(
+            lambda: services.rename_module(module, form.title.data), _("The module was renamed.")
+        )
+    else:
+        flash(_("A module needs a title."), "error")
+    return redirect(url_for("teach.edit", course_id=course_id))
+
+
+@teach_bp.route("/<int:course_id>/modules/<int:module_id>/move", methods=["POST"])
+@access(Access.INSTRUCTOR)
+def move_module(course_id: int, module_id: int):
+    """Move a module up or down."""
+    course = services.staff_course(current_user, course_id)
+    module = _module_or_404(course, module_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.move(module, -1 if request.form.get("direction") == "up" else 1)
+    db.session.commit()
+    return redirect(url_for("teach.edit", course_id=course_id, _anchor=f"module-{module.id}"))
+
+
+@teach_bp.route("/<int:course_id>/modules/<int:module_id>/pages/new", methods=["GET", "POST"])
+@access(Access.INSTRUCTOR)
+def new_page(course_id: int, module_id: int):
+    """Write a new page in a module (with a preview before saving)."""
+    course = services.staff_course(current_user, course_id)
+    module = _module_or_404(course, module_id)
+    form = PageForm()
+    preview = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview = render_markdown(form.markdown.data or "")
+        else:
+            page = _perform(
+                lambda: services.add_page(
+                    module,
+                    form.title.data,
+                    form.markdown.data or "",
+                    required=form.required.data,
+                    completion=form.completion.data,
+                ),
+                _("The page was added."),
+                form,
+            )
+            if page:
+                return redirect(
+                    url_for("teach.edit", course_id=course_id, _anchor=f"module-{module.id}")
+                )
+    return render_template(
+        "teach/page_form.html",
+        course=course,
+        module=module,
+        form=form,
+        activity=None,
+        preview=preview,
+    )
+
+
+@teach_bp.route("/<int:course_id>/pages/<int:activity_id>/edit", methods=["GET", "POST"])
+@access(Access.INSTRUCTOR)
+def edit_page(course_id: int, activity_id: int):
+    """Edit a page (with a preview before saving)."""
+    course = services.staff_course(current_user, course_id)
+    activity = services.activity_in(course, activity_id)
+    form = PageForm(obj=activity)
+    if request.method == "GET":
+        form.markdown.data = activity.page.markdown if activity.page else ""
+    preview = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview = render_markdown(form.markdown.data or "")
+        else:
+            saved = _perform(
+                lambda: services.update_page(
+                    activity,
+                    form.title.data,
+                    form.markdown.data or "",
+                    required=form.required.data,
+                    completion=form.completion.data,
+                ),
+                _("The page was saved."),
+                form,
+            )
+            if saved:
+                return redirect(
+                    url_for(
+                        "teach.edit", course_id=course_id, _anchor=f"module-{activity.module_id}"
+                    )
+                )
+    return render_template(
+        "teach/page_form.html",
+        course=course,
+        module=activity.module,
+        form=form,
+        activity=activity,
+        preview=preview,
+    )
+
+
+@teach_bp.route("/<int:course_id>/pages/<int:activity_id>/move", methods=["POST"])
+@access(Access.INSTRUCTOR)
+def move_page(course_id: int, activity_id: int):
+    """Move a page up or down within its module."""
+    course = services.staff_course(current_user, course_id)
+    activity = services.activity_in(course, activity_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.move(activity, -1 if request.form.get("direction") == "up" else 1)
+    db.session.commit()
+    return redirect(
+        url_for("teach.edit", course_id=course_id, _anchor=f"module-{activity.module_id}")
+    )
+
+
+@teach_bp.route("/<int:course_id>/pages/<int:activity_id>/preview")
+@access(Access.INSTRUCTOR)
+def preview_page(course_id: int, activity_id: int):
+    """See a page as learners will."""
+    course = services.staff_course(current_user, course_id)
+    activity = services.activity_in(course, activity_id)
+    sequence = services.sequence(course)
+    index = sequence.index(activity)
+    return render_template(
+        "courses/lesson.html",
+        course=course,
+        activity=activity,
+        run=None,
+        state=None,
+        previous=None,
+        next=None,
+        position=index + 1,
+        total=len(sequence),
+        confirm_form=ConfirmForm(),
+        preview_mode=True,
+    )

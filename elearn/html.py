@@ -1,0 +1,57 @@
+"""Markdown to safe HTML: the one module that owns Markdown and bleach.
+
+Instructors write Markdown; it is rendered and sanitised once, when saved, and the
+HTML is stored beside it. When the allowlist below changes, bump
+``ALLOWLIST_VERSION`` and run ``flask --app wsgi content rerender``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import bleach
+import markdown as markdown_lib
+
+#: Bump when the allowlist changes; stored with each rendering.
+ALLOWLIST_VERSION = 1
+
+ALLOWED_TAGS = frozenset({
+    "p", "br", "hr", "h2", "h3", "h4", "strong", "em", "b", "i", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "abbr", "sup", "sub",
+})  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "abbr": ["title"], "th": ["scope"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+
+# Elements whose content is code, not text: dropped whole rather than unwrapped.
+_DROP_WITH_CONTENT = re.compile(
+    r"<(script|style|iframe|object|svg|math|template|noscript|textarea)\b.*?</\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def render_markdown(text: str) -> str:
+    """Return sanitised HTML for Markdown ``text`` (raw HTML in it is escaped or dropped)."""
+    raw = markdown_lib.markdown(
+        text or "", extensions=["tables", "sane_lists"], output_format="html"
+    )
+    raw = _DROP_WITH_CONTENT.sub("", raw)
+    cleaned = bleach.clean(
+        raw,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+    )
+    # Links leave the site in a new context without handing it our page.
+    return bleach.linkify(
+        cleaned, callbacks=[_external_link], parse_email=False, skip_tags={"pre", "code"}
+    )
+
+
+def _external_link(attrs, new=False):
+    href = attrs.get((None, "href"), "")
+    if href.startswith(("http://", "https://")):
+        attrs[(None, "rel")] = "noopener noreferrer"
+    return attrs

@@ -1,0 +1,108 @@
+"""Enrolment runs and the progress service: percent, completion, a second run."""
+
+import pytest
+
+from elearn.core.services import ServiceError
+from elearn.courses import services as courses
+from elearn.courses.models import Enrolment
+from elearn.extensions import db
+from elearn.progress import services as progress
+from elearn.progress.models import ActivityProgress
+
+
+def test_reading_every_page_completes_the_run(world, make_course, as_user):
+    course = make_course(pages=2)
+    client = as_user("learner")
+    response = client.post(f"/courses/{course.slug}/enrol")
+    first, second = courses.sequence(course)
+    assert response.headers["Location"].endswith(f"/lessons/{first.id}")
+    client.get(response.headers["Location"])
+    run = courses.current_run(world.learner, course)
+    assert (run.status, run.percent) == ("in_progress", 0.5)
+    page = client.get(f"/courses/{course.slug}/lessons/{second.id}").get_data(as_text=True)
+    assert "Nội dung bài 2" in page
+    db.session.expire_all()
+    run = courses.current_run(world.learner, course)
+    assert (run.status, run.percent) == ("completed", 1.0)
+    assert run.completed_at is not None
+
+
+def test_lessons_need_an_enrolment(world, make_course, as_user):
+    course = make_course()
+    activity = courses.sequence(course)[0]
+    response = as_user("learner").get(f"/courses/{course.slug}/lessons/{activity.id}")
+    assert response.status_code == 302
+    assert db.session.scalar(db.select(ActivityProgress)) is None
+
+
+def test_mark_done_pages_complete_only_when_marked(world, make_course, as_user):
+    course = make_course(pages=1)
+    activity = courses.sequence(course)[0]
+    activity.completion = "mark_done"
+    db.session.commit()
+    client = as_user("learner")
+    client.post(f"/courses/{course.slug}/enrol")
+    client.get(f"/courses/{course.slug}/lessons/{activity.id}")
+    assert courses.current_run(world.learner, course).percent == 0.0
+    client.post(f"/courses/{course.slug}/lessons/{activity.id}/done")
+    db.session.expire_all()
+    assert courses.current_run(world.learner, course).status == "completed"
+
+
+def test_optional_pages_do_not_count(world, make_course):
+    course = make_course(pages=2)
+    first, second = courses.sequence(course)
+    second.required = False
+    run = courses.enrol(world.learner, course)
+    progress.record(run, first, "viewed")
+    assert run.status == "completed"
+
+
+def test_a_second_run_starts_at_zero_and_the_first_stays(world, make_course, as_user):
+    course = make_course(pages=1)
+    run = courses.enrol(world.learner, course)
+    progress.record(run, courses.sequence(course)[0], "viewed")
+    db.session.commit()
+    with pytest.raises(ServiceError):
+        courses.enrol(world.outsider, course) and courses.enrol(world.outsider, course)
+    db.session.rollback()
+    second = courses.enrol(world.learner, course)
+    db.session.commit()
+    assert (second.run, second.status, second.percent) == (2, "not_started", 0.0)
+    runs = db.session.scalars(
+        db.select(Enrolment).where(Enrolment.user_id == world.learner.id).order_by(Enrolment.run)
+    ).all()
+    assert [(r.run, r.status) for r in runs] == [(1, "completed"), (2, "not_started")]
+    page = as_user("learner").get(f"/courses/{course.slug}").get_data(as_text=True)
+    assert "Lần 1" in page or "Run 1" in page
+
+
+def test_cannot_enrol_twice_in_a_running_course(world, make_course):
+    course = make_course()
+    courses.enrol(world.learner, course)
+    with pytest.raises(ServiceError):
+        courses.enrol(world.learner, course)
+
+
+def test_progress_of_another_course_is_refused(world, make_course):
+    one, other = make_course("mot", "Một"), make_course("hai", "Hai")
+    run = courses.enrol(world.learner, one)
+    with pytest.raises(ServiceError):
+        progress.record(run, courses.sequence(other)[0], "viewed")
+
+
+def test_self_enrolment_due_date_is_the_end_of_a_local_day(world, make_course):
+    course = make_course()
+    course.settings.due_days = 30
+    run = courses.enrol(world.learner, course)
+    assert (run.due_at.hour, run.due_at.minute) == (17, 0)  # 00:00 in Hà Nội
+
+
+def test_home_page_lists_my_courses_with_progress(world, make_course, as_user):
+    course = make_course(pages=2)
+    client = as_user("learner")
+    client.post(f"/courses/{course.slug}/enrol")
+    client.get(f"/courses/{course.slug}/lessons/{courses.sequence(course)[0].id}")
+    home = client.get("/").get_data(as_text=True)
+    assert course.title in home
+    assert 'value="50"' in home
