@@ -41,8 +41,9 @@ translations: install ## Compile the translation catalogs (.po -> .mo)
 migrate: translations ## Bring the database up to the newest migration
 	$(BIN)/flask --app wsgi db upgrade
 
-demo: migrate ## Load the demo org tree and accounts (idempotent)
+demo: migrate ## Load the demo org tree and accounts, and the starter courses (idempotent)
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi accounts load-demo
+	ELEARN_DEMO=1 $(BIN)/flask --app wsgi content load content/ --staff giangvien
 
 run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:$(PORT)
 	@echo "elearn is starting on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"

@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from elearn.core.services import ServiceError
 from elearn.courses import packs, services
 from elearn.courses.models import Course
 from elearn.extensions import db
@@ -18,13 +19,22 @@ content_cli = click.Group("content", help="Course content packs.")
 
 @content_cli.command("load")
 @click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--staff",
+    "staff_usernames",
+    multiple=True,
+    help="Username to make an instructor of every loaded course (repeatable).",
+)
 @with_appcontext
-def load_command(folder: Path):
+def load_command(folder: Path, staff_usernames: tuple[str, ...]):
     """Load every pack in FOLDER (or FOLDER itself); all or nothing, safe to repeat."""
     logging.getLogger("elearn").setLevel(logging.WARNING)
     try:
         courses = packs.load_packs(folder)
-    except packs.PackError as exc:
+        for username in staff_usernames:
+            for course in courses:
+                services.add_staff(course, username)
+    except ServiceError as exc:  # PackError included
         db.session.rollback()
         raise click.ClickException(f"nothing was loaded: {exc}") from exc
     db.session.commit()

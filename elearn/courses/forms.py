@@ -36,7 +36,7 @@ class CourseForm(BaseForm):
         validators=[Optional(), Length(max=2000)],
         description=_l("One or two sentences shown in the catalogue."),
     )
-    topic = SelectField(_l("Topic"), choices=[])
+    topic = SelectField(_l("Topic"), choices=[], default="")
     estimated_minutes = IntegerField(
         _l("Estimated time (minutes)"), validators=[Optional(), NumberRange(1, 100_000)]
     )

@@ -491,6 +491,22 @@ def rerender_pages() -> int:
     return count
 
 
+def add_staff(course: Course, username: str) -> None:
+    """Make the named person an instructor of ``course`` (no-op if already)."""
+    person = db.session.scalar(select(User).where(User.username == username))
+    if person is None:
+        raise ServiceError(f"no account named {username}")
+    exists_already = db.session.scalar(
+        select(RoleAssignment.id).where(
+            RoleAssignment.user_id == person.id,
+            RoleAssignment.role == "instructor",
+            RoleAssignment.course_id == course.id,
+        )
+    )
+    if not exists_already:
+        db.session.add(RoleAssignment(user_id=person.id, role="instructor", course_id=course.id))
+
+
 def teaching(user: User) -> list[Course]:
     """Return the courses ``user`` may edit."""
     query = select(Course).order_by(Course.title_sort)

@@ -11,6 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from elearn.accounts import services as accounts
 from elearn.core.models import OutboxMail
+from elearn.courses import services as courses
 from elearn.extensions import db
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
@@ -42,6 +43,17 @@ PAGES = [
     ("admin", "/admin/audit", "audit"),
     ("admin", "/admin/outbox", "outbox"),
     ("admin", "/admin/outbox/{mail}", "outbox-mail"),
+    ("learner", "/courses", "catalogue"),
+    ("learner", "/courses?q=chinh+phu", "catalogue-search"),
+    ("learner", "/courses/{slug}", "course-not-enrolled"),
+    ("instructor", "/courses/{slug}", "course-staff"),
+    ("instructor", "/courses/{slug}/lessons/{activity}", "lesson"),
+    ("instructor", "/teach", "teach"),
+    ("instructor", "/teach/new", "teach-new"),
+    ("instructor", "/teach/{course}", "teach-edit"),
+    ("instructor", "/teach/{course}/modules/{module}/pages/new", "page-new"),
+    ("instructor", "/teach/{course}/pages/{activity}/edit", "page-edit"),
+    ("instructor", "/teach/{course}/pages/{activity}/preview", "page-preview"),
 ]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = [1280, 320]
@@ -52,12 +64,28 @@ def sample_ids(world):
     accounts.request_password_reset("learner", "http://127.0.0.1")
     db.session.commit()
     mail = db.session.scalar(db.select(OutboxMail))
+    course = courses.create_course(
+        world.instructor,
+        slug="chinh-phu-so",
+        title="Chính phủ số",
+        summary="Tóm tắt",
+        topic="chinh-phu-so",
+    )
+    module = courses.add_module(course, "Phần 1")
+    page = courses.add_page(module, "Bài 1", "## Mục\n\nNội dung **đậm**.\n\n- một\n- hai")
+    courses.add_page(module, "Bài 2", "Nội dung hai.")
+    courses.set_status(course, world.instructor, True)
+    db.session.commit()
     return {
         "learner": world.learner.id,
         "outsider": world.outsider.id,
         "unit": world.dept_a.id,
         "mail": mail.id,
         "token": accounts.make_reset_token(world.learner),
+        "slug": course.slug,
+        "course": course.id,
+        "module": module.id,
+        "activity": page.id,
     }
 
 
