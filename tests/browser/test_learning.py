@@ -2,19 +2,21 @@
 
 from pathlib import Path
 
+from elearn.accounts.demo import DEMO_PASSWORD, load_demo
 from elearn.courses import packs
 from elearn.extensions import db
 from tests.browser.conftest import screenshot, sign_in
-from tests.conftest import PASSWORD
 
 CONTENT = Path(__file__).parents[2] / "content"
 
 
-def test_learner_finds_enrols_and_reads(live_server, page_factory, world):
+def test_demo_learner_finds_enrols_and_reads(live_server, page_factory):
+    """What `make run` sets up: the demo accounts and the starter courses."""
+    load_demo()
     packs.load_packs(CONTENT)
     db.session.commit()
     page = page_factory()
-    sign_in(page, live_server, "learner", PASSWORD)
+    sign_in(page, live_server, "hocvien", DEMO_PASSWORD)
     page.get_by_role("link", name="Khóa học").first.click()
     page.get_by_label("Tìm kiếm (có dấu hoặc không dấu)").fill("chinh phu dien tu")
     page.get_by_role("button", name="Tìm kiếm").click()

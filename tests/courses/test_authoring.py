@@ -121,3 +121,18 @@ def test_duplicate_or_bad_short_names_are_shown_beside_the_field(as_user, world,
     for slug in ("trung", "Có Dấu"):
         html = teacher.post("/teach/new", data={"slug": slug, "title": "X"}).get_data(as_text=True)
         assert 'href="#slug"' in html
+
+
+def test_rerender_command_renders_pages_again(runner, world, make_course):
+    from elearn.courses.models import PageContent
+
+    make_course()
+    page = db.session.scalar(select(PageContent))
+    page.html, page.rendered_with = "<p>stale</p>", 0
+    db.session.commit()
+    result = runner.invoke(args=["content", "rerender"])
+    assert "2" in result.output
+    db.session.expire_all()
+    page = db.session.scalar(select(PageContent))
+    assert page.html.startswith("<h2>Mục 1</h2>")
+    assert page.rendered_with >= 1
