@@ -197,9 +197,3 @@ class RoleForm(BaseForm):
     def __init__(self, *args, role_labels: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.role.choices = [SelectChoice(k, label) for k, label in role_labels.items()]
-
-
-class ConfirmForm(BaseForm):
-    """A button that only carries the CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))

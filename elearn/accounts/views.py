@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import (
     Blueprint,
     abort,
@@ -24,7 +22,6 @@ from wtforms import SelectChoice
 from elearn.accounts import services
 from elearn.accounts.forms import (
     ChangePasswordForm,
-    ConfirmForm,
     ForgotPasswordForm,
     LoginForm,
     MergeUnitForm,
@@ -39,6 +36,8 @@ from elearn.accounts.forms import (
 )
 from elearn.accounts.models import RoleAssignment
 from elearn.core.access import Access, access
+from elearn.core.actions import perform
+from elearn.core.forms import ConfirmForm
 from elearn.core.services import NotFound, ServiceError, record_audit
 from elearn.extensions import db, limiter
 
@@ -95,27 +94,6 @@ def _unit_choices(units, blank: str | None = None):
     choices = [SelectChoice(0, blank)] if blank else []
     choices += [SelectChoice(u.id, f"{'— ' * u.depth}{u.name} ({u.code})") for u in units]
     return choices
-
-
-def _perform(action: Callable[[], object], success: Callable[[object], str] | str, form=None):
-    """Run one service call: commit and flash ``success``, or roll back and report the refusal.
-
-    A refusal that names a field of ``form`` is shown beside that field (and in the
-    form's error summary); any other is flashed. Returns the call's result, or None
-    when the service refused.
-    """
-    try:
-        result = action()
-    except ServiceError as exc:
-        db.session.rollback()
-        if form is not None and exc.field and exc.field in form:
-            form[exc.field].errors = [*form[exc.field].errors, str(exc)]
-        else:
-            flash(str(exc), "error")
-        return None
-    db.session.commit()
-    flash(success(result) if callable(success) else success, "success")
-    return result if result is not None else True
 
 
 def _login_username_key() -> str:
@@ -299,7 +277,7 @@ def person_new():
     form.unit_id.choices = _unit_choices(units)
     if form.validate_on_submit():
         unit = _unit_or_404(form.unit_id.data)
-        person = _perform(
+        person = perform(
             lambda: services.create_user(
                 form.full_name.data,
                 form.username.data,
@@ -353,7 +331,7 @@ def person_edit(user_id: int):
         form.unit_id.data = person.unit_id
         form.username.data = person.username
     if form.validate_on_submit():
-        saved = _perform(
+        saved = perform(
             lambda: services.update_user(
                 person,
                 current_user,
@@ -378,7 +356,7 @@ def person_transfer(user_id: int):
     form.unit_id.choices = _unit_choices(services.units_in_scope(current_user), blank="-")
     if form.validate_on_submit():
         to_unit = _unit_or_404(form.unit_id.data)
-        _perform(
+        perform(
             lambda: services.transfer_user(person, to_unit, current_user, form.reason.data or ""),
             lambda _result: _(
                 "%(name)s now belongs to %(unit)s.", name=person.full_name, unit=to_unit.name
@@ -397,7 +375,7 @@ def person_set_active(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     make_active = request.form.get("active") == "1"
-    _perform(
+    perform(
         lambda: services.set_active(person, make_active, current_user),
         _("The account is active again.")
         if make_active
@@ -418,7 +396,7 @@ def person_send_link(user_id: int):
     elif not person.active:
         flash(_("The account is deactivated."), "error")
     else:
-        _perform(
+        perform(
             lambda: services.send_password_link(
                 person, current_app.config["BASE_URL"], current_user
             ),
@@ -439,7 +417,7 @@ def person_add_role(user_id: int):
     form.unit_id.choices = _unit_choices(services.units_in_scope(current_user), blank="-")
     if form.validate_on_submit():
         unit = _unit_or_404(form.unit_id.data) if form.unit_id.data else None
-        _perform(
+        perform(
             lambda: services.assign_role(person, form.role.data, unit, current_user),
             _("The role has been added."),
         )
@@ -456,9 +434,7 @@ def role_revoke(assignment_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user_id = assignment.user_id
-    _perform(
-        lambda: services.revoke_role(assignment, current_user), _("The role has been removed.")
-    )
+    perform(lambda: services.revoke_role(assignment, current_user), _("The role has been removed."))
     return redirect(
         _safe_next(request.form.get("next"))
         if request.form.get("next")
@@ -504,7 +480,7 @@ def unit_new():
         form.parent_id.data = request.args.get("parent", type=int)
     if form.validate_on_submit():
         parent = _unit_or_404(form.parent_id.data) if form.parent_id.data else None
-        unit = _perform(
+        unit = perform(
             lambda: services.create_unit(
                 form.code.data, form.name.data, form.kind.data, parent, current_user
             ),
@@ -553,7 +529,7 @@ def unit_rename(unit_id: int):
     unit = _unit_or_404(unit_id)
     form = RenameUnitForm()
     if form.validate_on_submit():
-        _perform(
+        perform(
             lambda: services.rename_unit(
                 unit, form.name.data, current_user, code=form.code.data.strip()
             ),
@@ -573,7 +549,7 @@ def unit_move(unit_id: int):
     form.parent_id.choices = _unit_choices(services.units_in_scope(current_user), blank="-")
     if form.validate_on_submit():
         parent = _unit_or_404(form.parent_id.data) if form.parent_id.data else None
-        _perform(
+        perform(
             lambda: services.move_unit(unit, parent, current_user), _("The unit has been moved.")
         )
     return redirect(url_for("accounts.unit", unit_id=unit_id))
@@ -588,7 +564,7 @@ def unit_merge(unit_id: int):
     form.target_id.choices = _unit_choices(services.units_in_scope(current_user), blank="-")
     if form.validate_on_submit():
         target = _unit_or_404(form.target_id.data)
-        merged = _perform(
+        merged = perform(
             lambda: services.merge_unit(unit, target, current_user, form.reason.data or ""),
             _("%(source)s has been merged into %(target)s.", source=unit.name, target=target.name),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import SubmitField
 
 _MESSAGES = {
     "This field is required.": _l("This field is required."),
@@ -47,3 +48,9 @@ class BaseForm(FlaskForm):
         def get_translations(self, form):
             """Return our translations instead of WTForms' own catalogs."""
             return _Translations()
+
+
+class ConfirmForm(BaseForm):
+    """A button that only carries the CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from elearn.accounts import services as accounts
-from elearn.accounts.forms import ConfirmForm
 from elearn.core.access import Access, access
+from elearn.core.actions import perform
 from elearn.core.database import writes
-from elearn.core.services import ServiceError
+from elearn.core.forms import ConfirmForm
 from elearn.courses import services
 from elearn.courses.forms import CourseForm, ModuleForm, PageForm
 from elearn.courses.models import Module
@@ -25,22 +25,6 @@ teach_bp = Blueprint("teach", __name__, url_prefix="/teach")
 @bp.app_context_processor
 def _topic_labels():
     return {"topic_label": lambda slug: services.TOPICS.get(slug, "")}
-
-
-def _perform(action, success: str, form=None):
-    """Run a service call: commit and flash, or roll back and show the refusal."""
-    try:
-        result = action()
-    except ServiceError as exc:
-        db.session.rollback()
-        if form is not None and exc.field and exc.field in form:
-            form[exc.field].errors = [*form[exc.field].errors, str(exc)]
-        else:
-            flash(str(exc), "error")
-        return None
-    db.session.commit()
-    flash(success, "success")
-    return result if result is not None else True
 
 
 # --- learners --------------------------------------------------------------------------------
@@ -101,7 +85,7 @@ def enrol(slug: str):
     course = services.course_for(current_user, slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    run = _perform(
+    run = perform(
         lambda: services.enrol(current_user, course), _("You are enrolled. Good studying!")
     )
     if run:
@@ -151,7 +135,7 @@ def mark_done(slug: str, activity_id: int):
     run = services.current_run(current_user, course)
     if run is None or not ConfirmForm().validate_on_submit():
         abort(400)
-    _perform(lambda: progress.record(run, activity, "done"), _("Marked as done."))
+    perform(lambda: progress.record(run, activity, "done"), _("Marked as done."))
     return redirect(url_for("courses.lesson", slug=slug, activity_id=activity.id))
 
 
@@ -175,7 +159,7 @@ def new_course():
     """Create a draft course."""
     form = _course_form()
     if form.validate_on_submit():
-        course = _perform(
+        course = perform(
             lambda: services.create_course(
                 current_user,
                 slug=form.slug.data.strip(),
@@ -204,7 +188,7 @@ def edit(course_id: int):
         form.audience_units.data = [u.id for u in services.audience_units(course)]
         form.due_days.data = course.settings.due_days
     if form.validate_on_submit():
-        saved = _perform(
+        saved = perform(
             lambda: services.update_course(
                 course,
                 current_user,
@@ -239,7 +223,7 @@ def set_status(course_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     publish = request.form.get("publish") == "1"
-    _perform(
+    perform(
         lambda: services.set_status(course, current_user, publish),
         _("The course is published.") if publish else _("The course is a draft again."),
     )
@@ -260,7 +244,7 @@ def add_module(course_id: int):
     course = services.staff_course(current_user, course_id)
     form = ModuleForm()
     if form.validate_on_submit():
-        _perform(lambda: services.add_module(course, form.title.data), _("The module was added."))
+        perform(lambda: services.add_module(course, form.title.data), _("The module was added."))
     else:
         flash(_("A module needs a title."), "error")
     return redirect(url_for("teach.edit", course_id=course_id))
@@ -274,7 +258,7 @@ def rename_module(course_id: int, module_id: int):
     module = _module_or_404(course, module_id)
     form = ModuleForm()
     if form.validate_on_submit():
-        _perform(
+        perform(
             lambda: services.rename_module(module, form.title.data), _("The module was renamed.")
         )
     else:
@@ -307,7 +291,7 @@ def new_page(course_id: int, module_id: int):
         if form.preview.data:
             preview = render_markdown(form.markdown.data or "")
         else:
-            page = _perform(
+            page = perform(
                 lambda: services.add_page(
                     module,
                     form.title.data,
@@ -346,7 +330,7 @@ def edit_page(course_id: int, activity_id: int):
         if form.preview.data:
             preview = render_markdown(form.markdown.data or "")
         else:
-            saved = _perform(
+            saved = perform(
                 lambda: services.update_page(
                     activity,
                     form.title.data,

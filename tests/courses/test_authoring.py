@@ -127,12 +127,12 @@ def test_rerender_command_renders_pages_again(runner, world, make_course):
     from elearn.courses.models import PageContent
 
     make_course()
-    page = db.session.scalar(select(PageContent))
+    page = db.session.scalar(select(PageContent).order_by(PageContent.activity_id))
     page.html, page.rendered_with = "<p>stale</p>", 0
     db.session.commit()
     result = runner.invoke(args=["content", "rerender"])
     assert "2" in result.output
     db.session.expire_all()
-    page = db.session.scalar(select(PageContent))
+    page = db.session.scalar(select(PageContent).order_by(PageContent.activity_id))
     assert page.html.startswith("<h2>Mục 1</h2>")
     assert page.rendered_with >= 1
