@@ -7,7 +7,7 @@ stored in UTC and shown in Asia/Ho_Chi_Minh.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import (
@@ -54,6 +54,21 @@ def local_date(value) -> str:
     return format_date(value, _DATE_PATTERNS.get(str(get_locale()), "medium"))
 
 
+def iso_date(value: str) -> str:
+    """Format an ISO date string (as written in content packs) the local way."""
+    try:
+        return local_date(date.fromisoformat(value))
+    except (TypeError, ValueError):
+        return value
+
+
+def due_day(value: datetime | None) -> str:
+    """Format a stored due instant (the end of a local day) as that day, the local way."""
+    if value is None:
+        return ""
+    return local_date(value - timedelta(seconds=1))
+
+
 def register_i18n(app: Flask) -> None:
     """Bind Flask-Babel and the template filters."""
     babel.init_app(
@@ -63,6 +78,8 @@ def register_i18n(app: Flask) -> None:
     )
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["due_day"] = due_day
+    app.jinja_env.filters["iso_date"] = iso_date
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["duration"] = lambda delta: format_timedelta(delta, threshold=1.5)
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -25,12 +25,18 @@ content_cli = click.Group("content", help="Course content packs.")
     multiple=True,
     help="Username to make an instructor of every loaded course (repeatable).",
 )
+@click.option(
+    "--new-only",
+    is_flag=True,
+    help="Only add courses that do not exist yet; leave existing ones (and edits made on "
+    "the site) as they are.",
+)
 @with_appcontext
-def load_command(folder: Path, staff_usernames: tuple[str, ...]):
+def load_command(folder: Path, staff_usernames: tuple[str, ...], new_only: bool):
     """Load every pack in FOLDER (or FOLDER itself); all or nothing, safe to repeat."""
     logging.getLogger("elearn").setLevel(logging.WARNING)
     try:
-        courses = packs.load_packs(folder)
+        courses = packs.load_packs(folder, new_only=new_only)
         for username in staff_usernames:
             for course in courses:
                 services.add_staff(course, username)
@@ -41,7 +47,8 @@ def load_command(folder: Path, staff_usernames: tuple[str, ...]):
     for course in courses:
         pages = len(services.sequence(course))
         click.echo(f"  {course.slug}: {course.title} ({pages} pages, {course.status})")
-    click.echo(f"Loaded {len(courses)} course(s) from {folder}.")
+    kept = " (courses already here were left as they are)" if new_only else ""
+    click.echo(f"Loaded {len(courses)} course(s) from {folder}{kept}.")
 
 
 @content_cli.command("export")

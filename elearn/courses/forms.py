@@ -79,8 +79,9 @@ class PageForm(BaseForm):
         _l("Text (Markdown)"),
         validators=[Optional(), Length(max=200_000)],
         description=_l(
-            "## for a section heading, - for a list item, **bold**, *italic*, "
-            "[text](https://address) for a link. HTML is not allowed."
+            "## for a section heading, - for a list item (indent sub-items by 4 spaces), "
+            "**bold**, *italic*, [text](https://address) for a link. HTML and images are "
+            "not allowed and are removed."
         ),
         render_kw={"rows": 20},
     )

@@ -303,9 +303,16 @@ def apply_pack(pack: PackData) -> Course:
     return course
 
 
-def load_packs(root: Path) -> list[Course]:
-    """Read every pack below ``root``, then apply them all (nothing is written on error)."""
+def load_packs(root: Path, new_only: bool = False) -> list[Course]:
+    """Read every pack below ``root``, then apply them all (nothing is written on error).
+
+    With ``new_only``, packs whose course already exists are checked but not applied, so
+    changes made on the site are kept.
+    """
     packs = read_packs(root)
+    if new_only:
+        existing = set(db.session.scalars(select(Course.slug)))
+        packs = [pack for pack in packs if pack.slug not in existing]
     courses = [apply_pack(pack) for pack in packs]
     for course in courses:
         record_audit("course.loaded", target_type="course", target_id=course.id, detail=course.slug)

@@ -368,6 +368,13 @@ def set_status(course: Course, actor: User, published: bool) -> None:
     )
 
 
+def _touch(course_id: int) -> None:
+    """Record that a course's content changed (its own row may not have)."""
+    course = db.session.get(Course, course_id)
+    if course is not None:
+        course.updated_at = utcnow()
+
+
 def _next_key(course: Course, prefix: str, model) -> str:
     existing = set(db.session.scalars(select(model.key).where(model.course_id == course.id)))
     n = len(existing) + 1
@@ -458,6 +465,8 @@ def update_page(
     activity.page.markdown = nfc(markdown or "")
     activity.page.html = render_markdown(activity.page.markdown)
     activity.page.rendered_with = ALLOWLIST_VERSION
+    if activity.course_id is not None and db.session.is_modified(activity.page):
+        _touch(activity.course_id)
 
 
 def move(item: Module | Activity, direction: int) -> None:
@@ -479,6 +488,7 @@ def move(item: Module | Activity, direction: int) -> None:
         siblings[index], siblings[other] = siblings[other], siblings[index]
         for position, sibling in enumerate(siblings, start=1):
             sibling.position = position
+        _touch(item.course_id)
 
 
 def rerender_pages() -> int:

@@ -86,7 +86,12 @@ def enrol(slug: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     run = perform(
-        lambda: services.enrol(current_user, course), _("You are enrolled. Good studying!")
+        lambda: services.enrol(current_user, course),
+        lambda new: (
+            _("You are enrolled. Good studying!")
+            if new.run == 1
+            else _("Run %(n)d has started; your earlier runs stay in your history.", n=new.run)
+        ),
     )
     if run:
         first = _next_activity(course, None)
@@ -108,22 +113,32 @@ def lesson(slug: str, activity_id: int):
             flash(_("Enrol in the course to read its lessons."), "info")
             return redirect(url_for("courses.course", slug=slug))
     else:
+        was_completed = run.status == "completed"
         progress.record(run, activity, "viewed")
         db.session.commit()
-    sequence = services.sequence(course)
-    index = sequence.index(activity)
+        if run.status == "completed" and not was_completed:
+            flash(_("Congratulations! You have completed the course."), "success")
     return render_template(
         "courses/lesson.html",
         course=course,
         activity=activity,
         run=run,
         state=progress.states(run).get(activity.id),
-        previous=sequence[index - 1] if index > 0 else None,
-        next=sequence[index + 1] if index + 1 < len(sequence) else None,
-        position=index + 1,
-        total=len(sequence),
         confirm_form=ConfirmForm(),
+        **_neighbours(course, activity),
     )
+
+
+def _neighbours(course, activity) -> dict:
+    """Return the previous and next activities and the position of ``activity``."""
+    sequence = services.sequence(course)
+    index = sequence.index(activity)
+    return {
+        "previous": sequence[index - 1] if index > 0 else None,
+        "next": sequence[index + 1] if index + 1 < len(sequence) else None,
+        "position": index + 1,
+        "total": len(sequence),
+    }
 
 
 @bp.route("/<slug>/lessons/<int:activity_id>/done", methods=["POST"])
@@ -135,7 +150,14 @@ def mark_done(slug: str, activity_id: int):
     run = services.current_run(current_user, course)
     if run is None or not ConfirmForm().validate_on_submit():
         abort(400)
-    perform(lambda: progress.record(run, activity, "done"), _("Marked as done."))
+    perform(
+        lambda: progress.record(run, activity, "done"),
+        lambda _row: (
+            _("Congratulations! You have completed the course.")
+            if run.status == "completed"
+            else _("Marked as done.")
+        ),
+    )
     return redirect(url_for("courses.lesson", slug=slug, activity_id=activity.id))
 
 
@@ -162,7 +184,7 @@ def new_course():
         course = perform(
             lambda: services.create_course(
                 current_user,
-                slug=form.slug.data.strip(),
+                slug=form.slug.data.strip().lower(),
                 title=form.title.data,
                 summary=form.summary.data or "",
                 topic=form.topic.data,
@@ -276,6 +298,7 @@ def move_module(course_id: int, module_id: int):
         abort(400)
     services.move(module, -1 if request.form.get("direction") == "up" else 1)
     db.session.commit()
+    flash(_("The module “%(title)s” was moved.", title=module.title), "success")
     return redirect(url_for("teach.edit", course_id=course_id, _anchor=f"module-{module.id}"))
 
 
@@ -367,6 +390,7 @@ def move_page(course_id: int, activity_id: int):
         abort(400)
     services.move(activity, -1 if request.form.get("direction") == "up" else 1)
     db.session.commit()
+    flash(_("The page “%(title)s” was moved.", title=activity.title), "success")
     return redirect(
         url_for("teach.edit", course_id=course_id, _anchor=f"module-{activity.module_id}")
     )
@@ -378,18 +402,13 @@ def preview_page(course_id: int, activity_id: int):
     """See a page as learners will."""
     course = services.staff_course(current_user, course_id)
     activity = services.activity_in(course, activity_id)
-    sequence = services.sequence(course)
-    index = sequence.index(activity)
     return render_template(
         "courses/lesson.html",
         course=course,
         activity=activity,
         run=None,
         state=None,
-        previous=None,
-        next=None,
-        position=index + 1,
-        total=len(sequence),
         confirm_form=ConfirmForm(),
         preview_mode=True,
+        **_neighbours(course, activity),
     )

@@ -107,3 +107,25 @@ def test_home_page_lists_my_courses_with_progress(world, make_course, as_user):
     home = client.get("/").get_data(as_text=True)
     assert course.title in home
     assert 'value="50"' in home
+
+
+def test_due_day_is_shown_as_the_last_day_not_the_next(world, make_course, as_user):
+    from datetime import timedelta
+
+    from elearn.core.clock import to_local, utcnow
+
+    course = make_course()
+    course.settings.due_days = 30
+    db.session.commit()
+    client = as_user("learner")
+    client.post(f"/courses/{course.slug}/enrol")
+    expected = (to_local(utcnow()) + timedelta(days=30)).strftime("%d/%m/%Y")
+    assert f"hết ngày {expected}" in client.get(f"/courses/{course.slug}").get_data(as_text=True)
+
+
+def test_finishing_the_last_page_congratulates(world, make_course, as_user):
+    course = make_course(pages=1)
+    client = as_user("learner")
+    client.post(f"/courses/{course.slug}/enrol")
+    page = client.get(f"/courses/{course.slug}/lessons/{courses.sequence(course)[0].id}")
+    assert "Chúc mừng! Bạn đã hoàn thành khóa học." in page.get_data(as_text=True)

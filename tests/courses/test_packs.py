@@ -223,3 +223,20 @@ def test_content_folder_copy_loads_twice(app, runner, tmp_path):
     result = runner.invoke(args=["content", "load", str(tmp_path / "content")])
     assert result.exit_code == 0
     assert snapshot() == first
+
+
+def test_new_only_keeps_changes_made_on_the_site(app, runner, pack_root):
+    write_pack(pack_root)
+    runner.invoke(args=["content", "load", str(pack_root)])
+    activity = db.session.scalar(select(Activity).where(Activity.key == "m1-p1"))
+    courses.update_page(activity, "Bài một, sửa trên web", "Sửa trên web")
+    db.session.commit()
+    result = runner.invoke(args=["content", "load", str(pack_root), "--new-only"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Activity).where(Activity.key == "m1-p1")).title == (
+        "Bài một, sửa trên web"
+    )
+    runner.invoke(args=["content", "load", str(pack_root)])  # without the flag: pack wins
+    db.session.expire_all()
+    assert db.session.scalar(select(Activity).where(Activity.key == "m1-p1")).title == "Bài một"
