@@ -64,6 +64,17 @@ class CourseForm(BaseForm):
         ]
 
 
+class StaffForm(BaseForm):
+    """Add an instructor to a course."""
+
+    username = StringField(
+        _l("Username of the instructor to add"),
+        validators=[DataRequired(REQUIRED), Length(max=64)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
+    submit = SubmitField(_l("Add instructor"))
+
+
 class ModuleForm(BaseForm):
     """Add or rename a module."""
 

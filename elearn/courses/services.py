@@ -501,11 +501,15 @@ def rerender_pages() -> int:
     return count
 
 
-def add_staff(course: Course, username: str) -> None:
+def add_staff(course: Course, username: str, actor: User | None = None) -> User:
     """Make the named person an instructor of ``course`` (no-op if already)."""
-    person = db.session.scalar(select(User).where(User.username == username))
+    person = db.session.scalar(
+        select(User).where(User.username == username.strip().lower(), User.active.is_(True))
+    )
     if person is None:
-        raise ServiceError(f"no account named {username}")
+        raise ServiceError(
+            _l("No active account has the username %(name)s.", name=username), "username"
+        )
     exists_already = db.session.scalar(
         select(RoleAssignment.id).where(
             RoleAssignment.user_id == person.id,
@@ -514,7 +518,53 @@ def add_staff(course: Course, username: str) -> None:
         )
     )
     if not exists_already:
-        db.session.add(RoleAssignment(user_id=person.id, role="instructor", course_id=course.id))
+        db.session.add(
+            RoleAssignment(
+                user_id=person.id,
+                role="instructor",
+                course_id=course.id,
+                created_by_id=actor and actor.id,
+            )
+        )
+        person.forget_roles()
+        record_audit(
+            "role.assigned",
+            actor_id=actor and actor.id,
+            target_type="user",
+            target_id=person.id,
+            detail=f"instructor @ course {course.slug}",
+        )
+    return person
+
+
+def staff_of(course: Course) -> list[RoleAssignment]:
+    """Return the instructor roles scoped to ``course``, by name."""
+    return list(
+        db.session.scalars(
+            select(RoleAssignment)
+            .join(User, User.id == RoleAssignment.user_id)
+            .where(RoleAssignment.course_id == course.id, RoleAssignment.role == "instructor")
+            .order_by(User.name_sort)
+        )
+    )
+
+
+def remove_staff(course: Course, assignment_id: int, actor: User) -> None:
+    """Take away an instructor role on ``course``; the last instructor stays."""
+    assignment = db.session.get(RoleAssignment, assignment_id)
+    if assignment is None or assignment.course_id != course.id:
+        raise NotFound(_l("Role not found."))
+    if len(staff_of(course)) <= 1 and not actor.is_admin:
+        raise ServiceError(_l("A course keeps at least one instructor."))
+    user_id = assignment.user_id
+    db.session.delete(assignment)
+    record_audit(
+        "role.revoked",
+        actor_id=actor.id,
+        target_type="user",
+        target_id=user_id,
+        detail=f"instructor @ course {course.slug}",
+    )
 
 
 def teaching(user: User) -> list[Course]:

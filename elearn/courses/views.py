@@ -12,7 +12,7 @@ from elearn.core.actions import perform
 from elearn.core.database import writes
 from elearn.core.forms import ConfirmForm
 from elearn.courses import services
-from elearn.courses.forms import CourseForm, ModuleForm, PageForm
+from elearn.courses.forms import CourseForm, ModuleForm, PageForm, StaffForm
 from elearn.courses.models import Module
 from elearn.extensions import db
 from elearn.html import render_markdown
@@ -233,8 +233,42 @@ def edit(course_id: int):
         form=form,
         outline=services.outline(course),
         module_form=ModuleForm(),
+        staff=services.staff_of(course),
+        staff_form=StaffForm(),
         confirm_form=ConfirmForm(),
     )
+
+
+@teach_bp.route("/<int:course_id>/staff", methods=["POST"])
+@access(Access.INSTRUCTOR)
+def add_staff(course_id: int):
+    """Make another person an instructor of the course."""
+    course = services.staff_course(current_user, course_id)
+    form = StaffForm()
+    if form.validate_on_submit():
+        perform(
+            lambda: services.add_staff(course, form.username.data, current_user),
+            lambda person: _("%(name)s can now edit this course.", name=person.full_name),
+        )
+    else:
+        flash(_("Enter the username of the instructor to add."), "error")
+    return redirect(url_for("teach.edit", course_id=course_id, _anchor="staff-title"))
+
+
+@teach_bp.route("/<int:course_id>/staff/<int:staff_id>/remove", methods=["POST"])
+@access(Access.INSTRUCTOR)
+def remove_staff(course_id: int, staff_id: int):
+    """Take away an instructor's right to edit the course."""
+    course = services.staff_course(current_user, course_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    perform(
+        lambda: services.remove_staff(course, staff_id, current_user),
+        _("The instructor was removed from this course."),
+    )
+    if not services.is_staff(current_user, course):
+        return redirect(url_for("teach.index"))
+    return redirect(url_for("teach.edit", course_id=course_id, _anchor="staff-title"))
 
 
 @teach_bp.route("/<int:course_id>/status", methods=["POST"])

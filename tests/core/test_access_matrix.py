@@ -61,6 +61,7 @@ def _sample_args(world):
     return {
         "slug": course.slug,
         "course_id": course.id,  # the instructor created it, so is its staff
+        "staff_id": courses.staff_of(course)[0].id,
         "module_id": module.id,
         "activity_id": page.id,
         "user_id": world.learner.id,  # in hr_unit's subtree, outside hr_other's

@@ -136,3 +136,50 @@ def test_rerender_command_renders_pages_again(runner, world, make_course):
     page = db.session.scalar(select(PageContent).order_by(PageContent.activity_id))
     assert page.html.startswith("<h2>Mục 1</h2>")
     assert page.rendered_with >= 1
+
+
+def test_instructors_share_a_course(as_user, world, make_course, make_user):
+    course = make_course()
+    colleague = make_user(
+        world.dept_b, "Đồng Nghiệp", "colleague", roles=[("instructor", world.dept_b)]
+    )
+    db.session.commit()
+    teacher = as_user("instructor")
+    page = teacher.post(
+        f"/teach/{course.id}/staff", data={"username": "no.such.person"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "no.such.person" in page  # refused with a message naming it
+    teacher.post(f"/teach/{course.id}/staff", data={"username": "COLLEAGUE"})
+    assert [s.user.username for s in courses.staff_of(course)] == ["teacher", "colleague"]
+    client = as_user(None)
+    client.post(
+        "/login", data={"username": colleague.username, "password": "correct-horse-battery"}
+    )
+    assert client.get(f"/teach/{course.id}").status_code == 200
+    # Removing down to one instructor works; removing the last is refused.
+    mine = next(s for s in courses.staff_of(course) if s.user.username == "teacher")
+    teacher.post(f"/teach/{course.id}/staff/{mine.id}/remove")
+    assert [s.user.username for s in courses.staff_of(course)] == ["colleague"]
+    last = courses.staff_of(course)[0]
+    client.post(f"/teach/{course.id}/staff/{last.id}/remove")
+    assert [s.user.username for s in courses.staff_of(course)] == ["colleague"]
+
+
+def test_only_the_progress_service_writes_progress():
+    """A guard on the design: no other module creates progress rows or sets run state."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parents[2] / "elearn"
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.parts[-2:] in (("progress", "services.py"), ("progress", "models.py")):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if re.search(
+            r"ActivityProgress\(|\.percent\s*=(?!=)|\.completed_at\s*=(?!=)"
+            r"|run\.status\s*=(?!=)",
+            text,
+        ):
+            offenders.append(str(path.relative_to(root)))
+    assert offenders == []
