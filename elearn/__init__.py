@@ -77,7 +77,17 @@ def register_security(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register one blueprint per domain."""
+    """Register one blueprint per domain (IDs in URLs are bounded 32-bit integers)."""
+    from werkzeug.routing import IntegerConverter
+
+    class BoundedId(IntegerConverter):
+        """An id that fits the database's integer; anything larger is simply not found."""
+
+        def __init__(self, url_map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = BoundedId
     from elearn.accounts.views import bp as accounts_bp
     from elearn.core.views import bp as core_bp
     from elearn.courses.views import bp as courses_bp

@@ -60,3 +60,7 @@ def test_ordinary_markdown_survives():
     assert "<strong>đậm</strong>" in html
     assert '<a href="https://dichvucong.gov.vn" rel="noopener noreferrer">Cổng</a>' in html
     assert "<table>" in html
+
+
+def test_code_is_escaped_once():
+    assert render_markdown("`a<b && c`") == "<p><code>a&lt;b &amp;&amp; c</code></p>"

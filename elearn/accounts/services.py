@@ -12,6 +12,7 @@ import logging
 import re
 from datetime import timedelta
 
+from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -59,6 +60,11 @@ AUDIT_LABELS.update(
         "role.revoked": _l("Role removed"),
     }
 )
+
+#: Sent as unit_merged.send(source_id=..., target_id=...) inside the merge's transaction,
+#: so that later domains (course audiences, ...) follow the merge without accounts
+#: importing them.
+unit_merged = Namespace().signal("unit-merged")
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
 MIN_PASSWORD_LENGTH = 10
@@ -218,6 +224,7 @@ def merge_unit(source: OrgUnit, target: OrgUnit, actor: User, reason: str = "") 
             db.session.delete(assignment)
         else:
             assignment.unit_id = target.id
+    unit_merged.send(source_id=source.id, target_id=target.id)
     source.active = False
     source.merged_into_id = target.id
     db.session.flush()

@@ -37,7 +37,8 @@ from elearn.accounts.forms import (
 from elearn.accounts.models import RoleAssignment
 from elearn.core.access import Access, access
 from elearn.core.actions import perform
-from elearn.core.forms import ConfirmForm
+from elearn.core.forms import ConfirmForm, page_number
+from elearn.core.security import local_path
 from elearn.core.services import NotFound, ServiceError, record_audit
 from elearn.extensions import db, limiter
 
@@ -71,9 +72,7 @@ def _labels():
 
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a path on this site, else the home page."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("core.home")
+    return local_path(target, url_for("core.home"))
 
 
 def _person_or_404(user_id: int):
@@ -263,7 +262,7 @@ def people():
         include_inactive=bool(request.args.get("inactive")),
     )
     page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=50, error_out=False
+        query, page=request.args.get("page", 1, type=page_number), per_page=50, error_out=False
     )
     return render_template("accounts/people.html", page=page, units=units, unit=unit)
 

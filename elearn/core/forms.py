@@ -30,6 +30,14 @@ _MESSAGES = {
 }
 
 
+def page_number(value: str) -> int:
+    """Parse a ?page= value (1 to 100,000); anything else falls back to the default."""
+    number = int(value)
+    if not 1 <= number <= 100_000:
+        raise ValueError(value)
+    return number
+
+
 class _Translations:
     """The gettext interface WTForms asks its messages through."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, g, has_request_context, request
 
@@ -29,6 +30,26 @@ CSP = "; ".join(
     ]
 )
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """Return ``target`` if it is a path on this site, else ``default`` (no open redirects).
+
+    Browsers drop tabs and newlines from URLs and treat a backslash as a slash, so
+    "/<tab>/evil.example" would leave the site: any control character, whitespace or
+    backslash makes the target unsafe, as does a scheme or a host.
+    """
+    if not target:
+        return default
+    for form in (target, unquote(target)):  # judge the decoded form too
+        if not form.startswith("/") or form.startswith("//"):
+            return default
+        if any(ch.isspace() or ord(ch) < 32 or ch in "\\\x7f" for ch in form):
+            return default
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return default
+    return target
 
 
 def current_request_id() -> str | None:

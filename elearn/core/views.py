@@ -19,7 +19,9 @@ from sqlalchemy import text
 from elearn.accounts import services as accounts
 from elearn.core import services
 from elearn.core.access import Access, access
+from elearn.core.forms import page_number
 from elearn.core.models import OutboxMail
+from elearn.core.security import local_path
 from elearn.courses import services as courses
 from elearn.extensions import db
 
@@ -63,10 +65,7 @@ def set_language():
     if current_user.is_authenticated:
         accounts.set_locale(current_user, locale)
         db.session.commit()
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    return redirect(target)
+    return redirect(local_path(request.form.get("next")))
 
 
 @bp.route("/healthz")
@@ -85,7 +84,7 @@ def healthz():
 def audit():
     """The audit log, newest first, filterable by action."""
     action = request.args.get("action") or None
-    page = services.audit_page(request.args.get("page", 1, type=int), action=action)
+    page = services.audit_page(request.args.get("page", 1, type=page_number), action=action)
     user_names, unit_names = accounts.names_by_id(
         {e.target_id for e in page.items if e.target_type == "user"},
         {e.target_id for e in page.items if e.target_type == "unit"},
@@ -107,7 +106,7 @@ def outbox():
     """Mails the platform sent or captured."""
     return render_template(
         "core/outbox.html",
-        page=services.outbox_page(request.args.get("page", 1, type=int)),
+        page=services.outbox_page(request.args.get("page", 1, type=page_number)),
         smtp=bool(current_app.config.get("MAIL_SMTP_HOST")),
     )
 

@@ -240,7 +240,7 @@ def apply_pack(pack: PackData) -> Course:
     unit_ids = []
     for code in pack.audience or []:
         unit = accounts.unit_by_code(code)
-        if unit is None:
+        if unit is None or not unit.active:
             raise PackError(
                 f"{pack.folder / 'course.yaml'}: unknown unit code '{code}' in audience"
             )

@@ -16,10 +16,13 @@ from datetime import timedelta
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
+from elearn.accounts import services as accounts
 from elearn.accounts.models import OrgUnit, RoleAssignment, User
 from elearn.core.clock import due_at, to_local, utcnow
-from elearn.core.services import AUDIT_LABELS, NotFound, ServiceError, record_audit
+from elearn.core.services import AUDIT_LABELS, Forbidden, NotFound, ServiceError, record_audit
 from elearn.core.vietnamese import collation_key, fold, nfc
 from elearn.courses.models import (
     COMPLETION_RULES,
@@ -55,6 +58,19 @@ AUDIT_LABELS.update(
 )
 
 
+@accounts.unit_merged.connect
+def _follow_unit_merge(_sender=None, *, source_id: int, target_id: int) -> None:
+    """Courses offered to a merged unit are offered to the unit it was merged into."""
+    for row in db.session.scalars(
+        select(CourseAudience).where(CourseAudience.unit_id == source_id)
+    ):
+        already = db.session.get(CourseAudience, (row.course_id, target_id))
+        if already is None:
+            db.session.add(CourseAudience(course_id=row.course_id, unit_id=target_id))
+        db.session.delete(row)
+    db.session.flush()
+
+
 # --- visibility ------------------------------------------------------------------------------
 
 
@@ -72,6 +88,24 @@ def _visible_to(user: User):
         CourseSettings.course_id == Course.id, CourseSettings.audience_all.is_(True)
     )
     return or_(everyone, audience)
+
+
+def can_create_courses(user: User) -> bool:
+    """Tell whether ``user`` may create courses: admins and unit-scoped instructors.
+
+    Staff of one course (a course-scoped instructor role) may edit that course only.
+    """
+    if user.is_admin:
+        return True
+    return bool(
+        db.session.scalar(
+            select(RoleAssignment.id).where(
+                RoleAssignment.user_id == user.id,
+                RoleAssignment.role == "instructor",
+                RoleAssignment.unit_id.is_not(None),
+            )
+        )
+    )
 
 
 def is_staff(user: User, course: Course) -> bool:
@@ -149,7 +183,12 @@ def sequence(course: Course) -> list[Activity]:
 def activity_in(course: Course, activity_id: int) -> Activity:
     """Return a live activity of ``course``, else raise NotFound."""
     activity = db.session.get(Activity, activity_id)
-    if activity is None or activity.course_id != course.id or activity.archived:
+    if (
+        activity is None
+        or activity.course_id != course.id
+        or activity.archived
+        or activity.module.archived
+    ):
         raise NotFound(_l("Lesson not found."))
     return activity
 
@@ -199,8 +238,11 @@ def enrol(user: User, course: Course, source: str = "self") -> Enrolment:
         started_at=now,
         due_at=due,
     )
-    db.session.add(run)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two clicks at once: the second gets a message
+            db.session.add(run)
+    except IntegrityError as exc:
+        raise ServiceError(_l("You are already taking this course.")) from exc
     log.info("user %s enrolled in %s (run %s)", user.id, course.slug, run.run)
     return run
 
@@ -256,6 +298,8 @@ def create_course(
     record: bool = True,
 ) -> Course:
     """Create a draft course; its creator becomes its staff."""
+    if actor is not None and not can_create_courses(actor):
+        raise Forbidden(_l("Only instructors of a unit can create courses."))
     _check_course_fields(slug, title, topic)
     if db.session.scalar(select(Course.id).where(Course.slug == slug)):
         raise ServiceError(
@@ -356,8 +400,10 @@ def audience_units(course: Course) -> list[OrgUnit]:
 
 def set_status(course: Course, actor: User, published: bool) -> None:
     """Publish a course (learners can find it) or take it back to draft."""
-    if published and not sequence(course):
-        raise ServiceError(_l("Add at least one page before publishing."))
+    if published and not any(activity.required for activity in sequence(course)):
+        raise ServiceError(
+            _l("Add at least one page that counts toward completion before publishing.")
+        )
     course.status = "published" if published else "draft"
     record_audit(
         "course.published" if published else "course.unpublished",
@@ -543,6 +589,7 @@ def staff_of(course: Course) -> list[RoleAssignment]:
         db.session.scalars(
             select(RoleAssignment)
             .join(User, User.id == RoleAssignment.user_id)
+            .options(contains_eager(RoleAssignment.user))
             .where(RoleAssignment.course_id == course.id, RoleAssignment.role == "instructor")
             .order_by(User.name_sort)
         )

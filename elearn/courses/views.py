@@ -10,7 +10,7 @@ from elearn.accounts import services as accounts
 from elearn.core.access import Access, access
 from elearn.core.actions import perform
 from elearn.core.database import writes
-from elearn.core.forms import ConfirmForm
+from elearn.core.forms import ConfirmForm, page_number
 from elearn.courses import services
 from elearn.courses.forms import CourseForm, ModuleForm, PageForm, StaffForm
 from elearn.courses.models import Module
@@ -40,7 +40,7 @@ def catalogue():
         topic = ""
     page = db.paginate(
         services.catalogue(current_user, search, topic),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=page_number),
         per_page=20,
         error_out=False,
     )
@@ -288,7 +288,7 @@ def set_status(course_id: int):
 
 def _module_or_404(course, module_id: int) -> Module:
     module = db.session.get(Module, module_id)
-    if module is None or module.course_id != course.id:
+    if module is None or module.course_id != course.id or module.archived:
         abort(404)
     return module
 

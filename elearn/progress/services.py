@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from elearn.core.clock import utcnow
 from elearn.core.services import ServiceError
-from elearn.courses.models import Activity, Enrolment
+from elearn.courses.models import Activity, Enrolment, Module
 from elearn.extensions import db
 from elearn.progress.models import ActivityProgress
 
@@ -75,21 +75,25 @@ def _refresh_run(run: Enrolment, now) -> None:
     required = (
         select(func.count())
         .select_from(Activity)
+        .join(Module, Module.id == Activity.module_id)
         .where(
             Activity.course_id == run.course_id,
             Activity.required.is_(True),
             Activity.archived.is_(False),
+            Module.archived.is_(False),
         )
     )
     done = (
         select(func.count())
         .select_from(ActivityProgress)
         .join(Activity, Activity.id == ActivityProgress.activity_id)
+        .join(Module, Module.id == Activity.module_id)
         .where(
             ActivityProgress.enrolment_id == run.id,
             ActivityProgress.status == "completed",
             Activity.required.is_(True),
             Activity.archived.is_(False),
+            Module.archived.is_(False),
         )
     )
     total, completed = db.session.scalar(required), db.session.scalar(done)

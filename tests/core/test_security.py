@@ -170,3 +170,33 @@ def test_audit_page_names_people_and_actions(as_user, world):
     assert "Khóa tài khoản" in page  # the action's label, not only its code
     assert "Quản Trị Viên" in page  # who did it
     assert "Nguyễn Thị Ánh" in page  # to whom
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "/\t/evil.example",
+        "/%09/evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/\n/x",
+        "/ /evil.example",
+    ],
+)
+def test_redirect_targets_stay_on_the_site(client, world, target):
+    """Login's ?next= and the language switch's next field."""
+    response = client.post(
+        f"/login?next={target}", data={"username": "learner", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    response = client.post("/language", data={"locale": "vi", "next": target})
+    assert response.headers["Location"] == "/"
+
+
+def test_huge_ids_and_page_numbers_are_not_errors(as_user, world):
+    admin = as_user("admin")
+    assert admin.get("/admin/people/99999999999999999999999").status_code == 404
+    assert admin.get("/admin/people?page=99999999999999999999999").status_code == 200
+    assert admin.get("/courses/x/lessons/99999999999999999999").status_code == 404

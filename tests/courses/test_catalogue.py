@@ -91,3 +91,17 @@ def test_catalogue_page_searches(as_user, three_courses):
     results = page.split('class="course-list"')[1].split("</ul>")[0]
     assert "Chuyển đổi số" in results
     assert "Cải cách hành chính" not in results
+
+
+def test_a_restricted_course_follows_its_unit_through_a_merge(world, make_course, as_user):
+    from elearn.accounts import services as accounts
+
+    course = make_course("rieng", "Khóa riêng của Vụ A")
+    course.settings.audience_all = False
+    courses.set_audience(course, [world.dept_a.id])
+    db.session.commit()
+    accounts.merge_unit(world.dept_a, world.dept_b, world.admin)
+    db.session.commit()
+    assert [u.code for u in courses.audience_units(course)] == ["BO.B"]
+    assert as_user("learner").get("/courses/rieng").status_code == 200  # team A1 is under B now
+    assert as_user("outsider").get("/courses/rieng").status_code == 200  # B itself

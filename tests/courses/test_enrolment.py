@@ -4,7 +4,7 @@ import pytest
 
 from elearn.core.services import ServiceError
 from elearn.courses import services as courses
-from elearn.courses.models import Enrolment
+from elearn.courses.models import Course, Enrolment
 from elearn.extensions import db
 from elearn.progress import services as progress
 from elearn.progress.models import ActivityProgress
@@ -129,3 +129,67 @@ def test_finishing_the_last_page_congratulates(world, make_course, as_user):
     client.post(f"/courses/{course.slug}/enrol")
     page = client.get(f"/courses/{course.slug}/lessons/{courses.sequence(course)[0].id}")
     assert "Chúc mừng! Bạn đã hoàn thành khóa học." in page.get_data(as_text=True)
+
+
+def test_archived_modules_do_not_count_and_cannot_be_reached(world, make_course, as_user):
+    from elearn.courses.models import Module
+
+    course = make_course(pages=1)
+    hidden = courses.add_module(course, "Phần bỏ")
+    hidden_page = courses.add_page(hidden, "Bài bỏ", "x")
+    hidden.archived = True
+    db.session.commit()
+    run = courses.enrol(world.learner, course)
+    progress.record(run, courses.sequence(course)[0], "viewed")
+    assert run.status == "completed"  # the archived module's page is not required
+    db.session.commit()
+    teacher = as_user("instructor")
+    assert teacher.get(f"/courses/{course.slug}/lessons/{hidden_page.id}").status_code == 404
+    assert (
+        teacher.post(
+            f"/teach/{course.id}/modules/{hidden.id}/pages/new",
+            data={"title": "Mới", "submit": "1"},
+        ).status_code
+        == 404
+    )
+    assert (
+        teacher.post(
+            f"/teach/{course.id}/modules/{hidden.id}/move", data={"direction": "up"}
+        ).status_code
+        == 404
+    )
+    assert db.session.get(Module, hidden.id).archived
+
+
+def test_publishing_needs_a_page_that_counts(world, make_course):
+    course = make_course(pages=1, publish=False)
+    courses.sequence(course)[0].required = False
+    with pytest.raises(ServiceError):
+        courses.set_status(course, world.instructor, True)
+
+
+def test_two_enrolments_at_once_give_a_message_not_an_error(world, make_course, monkeypatch):
+    course = make_course()
+    courses.enrol(world.learner, course)
+    db.session.commit()
+    # The second request read "no run yet" before the first one committed.
+    monkeypatch.setattr(courses, "current_run", lambda user, course: None)
+    with pytest.raises(ServiceError):
+        courses.enrol(world.learner, course)
+    db.session.rollback()
+    assert len(courses.runs_of(world.learner, course)) == 1
+
+
+def test_course_staff_alone_may_not_create_courses(world, make_course, make_user, as_user):
+    course = make_course()
+    make_user(world.team_a1, "Trợ Giảng", "assistant")
+    courses.add_staff(course, "assistant")
+    db.session.commit()
+    client = as_user(None)
+    client.post("/login", data={"username": "assistant", "password": "correct-horse-battery"})
+    assert client.get(f"/teach/{course.id}").status_code == 200  # edits its own course
+    page = client.post(
+        "/teach/new", data={"slug": "cua-toi", "title": "Của tôi"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Chỉ giảng viên của đơn vị" in page
+    assert db.session.scalar(db.select(Course).where(Course.slug == "cua-toi")) is None
