@@ -45,13 +45,17 @@ demo: migrate ## Load the demo org tree and accounts, and the starter courses (i
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi accounts load-demo
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi content load content/ --new-only --staff giangvien
 
-run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:$(PORT)
-	@echo "elearn is starting on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	ELEARN_DEMO=1 $(BIN)/gunicorn --workers $(WORKERS) --threads 8 --bind 127.0.0.1:$(PORT) \
-	  --access-logfile - --forwarded-allow-ips 127.0.0.1 wsgi:app
+run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:$(PORT) (web + job worker)
+	@echo "elearn is starting on http://127.0.0.1:$(PORT) with a job worker (Ctrl-C stops both)"
+	@ELEARN_DEMO=1 $(BIN)/flask --app wsgi worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  ELEARN_DEMO=1 $(BIN)/gunicorn --workers $(WORKERS) --threads 8 --bind 127.0.0.1:$(PORT) \
+	    --access-logfile - --forwarded-allow-ips 127.0.0.1 wsgi:app
 
 dev: demo ## Like run, but Flask's debug server with reloading
-	ELEARN_DEMO=1 $(BIN)/flask --app wsgi run --debug --port $(PORT)
+	@ELEARN_DEMO=1 $(BIN)/flask --app wsgi worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  ELEARN_DEMO=1 $(BIN)/flask --app wsgi run --debug --port $(PORT)
 
 test: install-dev translations ## Run every test: SQLite, then PostgreSQL if ELEARN_TEST_DATABASE_URL is set
 	@bash .ci/system-packages.sh test

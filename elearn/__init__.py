@@ -49,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     from elearn.core.i18n import register_i18n
     from elearn.courses import models as _courses_models  # noqa: F401
     from elearn.extensions import csrf, db, limiter, login_manager, migrate
+    from elearn.jobs import models as _jobs_models  # noqa: F401
     from elearn.progress import models as _progress_models  # noqa: F401
 
     db.init_app(app)
@@ -63,6 +64,15 @@ def register_extensions(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     limiter.init_app(app)
     register_i18n(app)
+    register_jobs(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """Point the queues at this app and load every domain's job handlers."""
+    from elearn import tasks
+    from elearn.courses import tasks as _courses_tasks  # noqa: F401
+
+    tasks.bind(app)
 
 
 def register_security(app: Flask) -> None:
@@ -97,6 +107,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(teach_bp)
+    from elearn.jobs.views import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp)
 
 
 def register_errors(app: Flask) -> None:
@@ -113,3 +126,6 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(accounts_cli)
     app.cli.add_command(content_cli)
+    from elearn.jobs.cli import worker_command
+
+    app.cli.add_command(worker_command)

@@ -46,6 +46,8 @@ class Config:
     MEDIA_DIR = Path(_env("MEDIA_DIR") or INSTANCE_DIR / "media")
 
     DEMO = _flag("DEMO")
+    #: Run jobs inside the request instead of on a worker (tests; never in production).
+    JOBS_IMMEDIATE = _flag("JOBS_IMMEDIATE")
     #: Largest request body accepted, in bytes (uploads come in chunks below this).
     MAX_CONTENT_LENGTH = int(_env("MAX_REQUEST_BYTES", str(16 * 1024 * 1024)))
 
@@ -111,6 +113,7 @@ class TestingConfig(Config):
     SQLITE_BEGIN_OUTSIDE_REQUESTS = "BEGIN"
     REDIS_URL = None
     DEMO = False
+    JOBS_IMMEDIATE = True
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashes keep tests quick
 
 

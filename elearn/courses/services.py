@@ -537,13 +537,20 @@ def move(item: Module | Activity, direction: int) -> None:
         _touch(item.course_id)
 
 
-def rerender_pages() -> int:
-    """Render every page's Markdown again with the current allowlist; return how many."""
+def rerender_pages(report=None) -> int:
+    """Render every page's Markdown again with the current allowlist; return how many.
+
+    ``report(fraction, message)``, if given, is called every 20 pages (a job's progress).
+    """
+    total = db.session.scalar(select(func.count()).select_from(PageContent)) or 0
     count = 0
-    for page in db.session.scalars(select(PageContent)):
+    for count, page in enumerate(
+        db.session.scalars(select(PageContent).order_by(PageContent.activity_id)), start=1
+    ):
         page.html = render_markdown(page.markdown)
         page.rendered_with = ALLOWLIST_VERSION
-        count += 1
+        if report and (count % 20 == 0 or count == total):
+            report(count / total, f"{count}/{total}")
     return count
 
 

@@ -16,6 +16,7 @@ from elearn.courses.forms import CourseForm, ModuleForm, PageForm, StaffForm
 from elearn.courses.models import Module
 from elearn.extensions import db
 from elearn.html import render_markdown
+from elearn.jobs import services as jobs
 from elearn.progress import services as progress
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
@@ -172,7 +173,20 @@ def _course_form(**kwargs) -> CourseForm:
 @access(Access.INSTRUCTOR)
 def index():
     """The courses the visitor may edit."""
-    return render_template("teach/index.html", courses=services.teaching(current_user))
+    return render_template(
+        "teach/index.html", courses=services.teaching(current_user), confirm_form=ConfirmForm()
+    )
+
+
+@teach_bp.route("/rerender", methods=["POST"])
+@access(Access.ADMIN)
+def rerender():
+    """Re-render every page in the background (after the HTML allowlist changed)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    job = jobs.start("content.rerender", owner_id=current_user.id)
+    flash(_("The pages are being re-rendered in the background."), "success")
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @teach_bp.route("/new", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from elearn.accounts import services as accounts
 from elearn.core.models import OutboxMail
 from elearn.courses import services as courses
 from elearn.extensions import db
+from elearn.jobs import services as jobs
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
 
@@ -54,6 +55,9 @@ PAGES = [
     ("instructor", "/teach/{course}/modules/{module}/pages/new", "page-new"),
     ("instructor", "/teach/{course}/pages/{activity}/edit", "page-edit"),
     ("instructor", "/teach/{course}/pages/{activity}/preview", "page-preview"),
+    ("admin", "/teach", "teach-admin"),
+    ("admin", "/jobs", "jobs"),
+    ("admin", "/jobs/{job}", "job"),
 ]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = [1280, 320]
@@ -86,6 +90,7 @@ def sample_ids(world):
         "course": course.id,
         "module": module.id,
         "activity": page.id,
+        "job": jobs.start("content.rerender", owner_id=world.admin.id).id,
     }
 
 

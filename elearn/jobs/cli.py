@@ -1,0 +1,61 @@
+"""``flask --app wsgi worker``: run the job queues in this process."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from elearn import tasks
+from elearn.extensions import db
+from elearn.jobs import services
+
+
+@click.command("worker")
+@click.option(
+    "--queue",
+    "queue_name",
+    type=click.Choice(["all", *tasks.QUEUE_NAMES]),
+    default="all",
+    show_default=True,
+    help="Which queue(s) to serve.",
+)
+@click.option(
+    "--threads",
+    default=2,
+    show_default=True,
+    help="Worker threads for the short queue (the long queue always has one).",
+)
+@with_appcontext
+def worker_command(queue_name: str, threads: int):
+    """Take jobs from the queues until stopped (Ctrl-C or SIGTERM finishes running jobs)."""
+    app = current_app._get_current_object()
+    tasks.bind(app)
+    if app.config.get("JOBS_IMMEDIATE"):
+        raise click.ClickException("JOBS_IMMEDIATE is on: jobs already run in the web process.")
+    requeued = services.reap()
+    db.session.commit()
+    names = tasks.QUEUE_NAMES if queue_name == "all" else (queue_name,)
+    consumers = [
+        tasks.QUEUES[name].create_consumer(
+            workers=threads if name == "short" else 1,
+            periodic=name == "short",
+            worker_type="thread",
+            check_worker_health=True,
+        )
+        for name in names
+    ]
+    for consumer in consumers:
+        consumer.start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"worker ready: queues {', '.join(names)}; {requeued} job(s) re-queued at start")
+    while not stop.is_set():
+        stop.wait(1)
+    click.echo("worker stopping: letting running jobs finish")
+    for consumer in consumers:
+        consumer.stop(graceful=True)

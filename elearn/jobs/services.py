@@ -1,0 +1,199 @@
+"""Start, run, report on and reap background jobs.
+
+A domain registers a handler: ``@handler("content.rerender")`` on a function
+``(job, report)``. ``start()`` writes the Job row, commits it (a worker must be able to
+see it) and puts its id on the queue. The worker's ``run()`` claims the row with an
+atomic UPDATE, calls the handler, and records the outcome. ``report(fraction, message)``
+saves progress and renews the lease. ``reap()`` re-queues jobs whose lease expired
+(their worker died) and jobs queued long ago that no worker ever took.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select, update
+
+from elearn.core.clock import utcnow
+from elearn.core.services import AUDIT_LABELS, NotFound, ServiceError
+from elearn.extensions import db
+from elearn.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+#: Seconds a claimed job may go without reporting before the reaper takes it back.
+LEASE_SECONDS = 600
+#: A queued job nobody took for this long is put on the queue again.
+STALE_QUEUED = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Handler:
+    """What runs a kind of job, and on which queue."""
+
+    func: Callable
+    queue: str
+    label: object
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str, *, queue: str = "short", label=None):
+    """Register the function that runs jobs of ``kind``."""
+
+    def register(func: Callable) -> Callable:
+        HANDLERS[kind] = Handler(func, queue, label or kind)
+        return func
+
+    return register
+
+
+def label(kind: str) -> str:
+    """Return the readable name of a kind of job."""
+    found = HANDLERS.get(kind)
+    return str(found.label) if found else kind
+
+
+def start(
+    kind: str,
+    *,
+    owner_id: int | None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    max_attempts: int = 3,
+) -> Job:
+    """Create a job and queue it. Commits: the row must exist before a worker looks."""
+    from elearn import tasks
+
+    if kind not in HANDLERS:
+        raise ServiceError(_l("Unknown kind of job."))
+    job = Job(
+        kind=kind,
+        queue=HANDLERS[kind].queue,
+        owner_id=owner_id,
+        target_type=target_type,
+        target_id=target_id,
+        max_attempts=max_attempts,
+    )
+    db.session.add(job)
+    db.session.commit()
+    log.info("job %s (%s) queued on %s", job.id, kind, job.queue)
+    tasks.enqueue(job.queue, job.id)
+    return job
+
+
+def _claim(job_id: int) -> Job | None:
+    """Take the job if it is queued or its lease ran out; return it, else None."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Job)
+        .where(
+            Job.id == job_id,
+            or_(Job.state == "queued", and_(Job.state == "running", Job.lease_expires_at < now)),
+        )
+        .values(
+            state="running",
+            attempts=Job.attempts + 1,
+            started_at=now,
+            error=None,
+            lease_expires_at=now + timedelta(seconds=LEASE_SECONDS),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return db.session.get(Job, job_id, populate_existing=True) if claimed else None
+
+
+def run(job_id: int) -> None:
+    """Run one job in this process (called by the worker for each queue message)."""
+    job = _claim(job_id)
+    if job is None:
+        log.info("job %s is not waiting (done, failed or taken); skipping", job_id)
+        return
+    found = HANDLERS.get(job.kind)
+
+    def report(fraction: float, message: str = "") -> None:
+        """Save progress and renew the lease (commits)."""
+        job.progress = max(0.0, min(1.0, fraction))
+        job.message = message[:500]
+        job.lease_expires_at = utcnow() + timedelta(seconds=LEASE_SECONDS)
+        db.session.commit()
+
+    try:
+        if found is None:
+            raise ServiceError(_l("This kind of job is unknown to this version."))
+        found.func(job, report)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
+        db.session.rollback()
+        job = db.session.get(Job, job_id, populate_existing=True)
+        log.exception("job %s (%s) failed on attempt %s", job.id, job.kind, job.attempts)
+        if job.attempts < job.max_attempts and not isinstance(exc, ServiceError):
+            job.state, job.lease_expires_at = "queued", None
+            job.error = str(exc)[:2000]
+            db.session.commit()
+            from elearn import tasks
+
+            tasks.enqueue(job.queue, job.id)
+        else:
+            job.state, job.finished_at, job.lease_expires_at = "failed", utcnow(), None
+            job.error = str(exc)[:2000] or exc.__class__.__name__
+            db.session.commit()
+        return
+    job.state, job.progress, job.finished_at, job.lease_expires_at = "done", 1.0, utcnow(), None
+    db.session.commit()
+    log.info("job %s (%s) done", job.id, job.kind)
+
+
+def reap() -> int:
+    """Re-queue jobs whose worker died and jobs that no worker took; return how many."""
+    from elearn import tasks
+
+    now = utcnow()
+    lost = list(
+        db.session.scalars(
+            select(Job).where(
+                or_(
+                    and_(Job.state == "running", Job.lease_expires_at < now),
+                    and_(Job.state == "queued", Job.created_at < now - STALE_QUEUED),
+                )
+            )
+        )
+    )
+    for job in lost:
+        if job.state == "running" and job.attempts >= job.max_attempts:
+            job.state, job.finished_at = "failed", now
+            job.error = "The worker stopped while running this job, too many times."
+            continue
+        job.state, job.lease_expires_at = "queued", None
+        job.created_at = now  # counts as freshly queued
+    db.session.flush()
+    for job in lost:
+        if job.state == "queued":
+            tasks.enqueue(job.queue, job.id)
+    if lost:
+        log.warning("reaper re-queued %s job(s)", len(lost))
+    return len(lost)
+
+
+def jobs_for(user, limit: int = 100) -> list[Job]:
+    """Return the jobs ``user`` may see (admins: all), newest first."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if not user.is_admin:
+        query = query.where(Job.owner_id == user.id)
+    return list(db.session.scalars(query))
+
+
+def job_for(user, job_id: int) -> Job:
+    """Return one job ``user`` may see, else raise NotFound."""
+    job = db.session.get(Job, job_id)
+    if job is None or not (user.is_admin or job.owner_id == user.id):
+        raise NotFound(_l("Job not found."))
+    return job
+
+
+AUDIT_LABELS.update({"job.started": _l("Background job started")})
