@@ -10,9 +10,7 @@ each (20,000 runs) and 100,000 activity-progress rows. Usage:
 from __future__ import annotations
 
 import random
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from elearn import create_app  # noqa: E402
+from bench.harness import analyze, bench_app, timed  # noqa: E402
 from elearn.accounts.models import OrgUnit, User  # noqa: E402
 from elearn.core.clock import utcnow  # noqa: E402
 from elearn.core.vietnamese import collation_key, fold  # noqa: E402
@@ -181,36 +179,13 @@ def build() -> None:
     db.session.commit()
 
 
-def timed(fn, runs: int = 30, commit: bool = False) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        if commit:
-            db.session.commit()
-        samples.append((time.perf_counter() - start) * 1000)
-        if not commit:
-            db.session.rollback()
-    return statistics.median(samples)
-
-
 def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else None
-    tmp = Path(tempfile.mkdtemp())
-    app = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp / 'bench.db'}",
-            "INSTANCE_DIR": tmp,
-            "SQLITE_BEGIN_OUTSIDE_REQUESTS": "BEGIN IMMEDIATE",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = bench_app(url)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         started = time.perf_counter()
         build()
+        analyze()
         build_s = time.perf_counter() - started
         learner = db.session.get(User, 1)
         course = db.session.get(Course, 150)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from sqlalchemy import func, insert, select  # noqa: E402
 from werkzeug.security import check_password_hash, generate_password_hash  # noqa: E402
 
-from elearn import create_app  # noqa: E402
+from bench.harness import analyze, bench_app, timed  # noqa: E402
 from elearn.accounts import services  # noqa: E402
 from elearn.accounts.models import OrgUnit, RoleAssignment, User  # noqa: E402
 from elearn.core.vietnamese import fold, person_sort_key  # noqa: E402
@@ -135,34 +134,13 @@ def build() -> None:
     db.session.commit()
 
 
-def timed(fn, runs: int = 20) -> float:
-    """Return the median milliseconds of ``fn`` over ``runs`` calls."""
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-        db.session.rollback()
-    return statistics.median(samples)
-
-
 def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else None
-    tmp = Path(tempfile.mkdtemp())
-    app = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{tmp / 'bench.db'}",
-            "INSTANCE_DIR": tmp,
-            "SQLITE_BEGIN_OUTSIDE_REQUESTS": "BEGIN IMMEDIATE",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = bench_app(url)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         started = time.perf_counter()
         build()
+        analyze()
         build_s = time.perf_counter() - started
         hr = db.session.scalar(select(User).where(User.username == "u0"))
         admin = db.session.scalar(select(User).where(User.username == "u1"))

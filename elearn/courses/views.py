@@ -356,35 +356,7 @@ def new_page(course_id: int, module_id: int):
     """Write a new page in a module (with a preview before saving)."""
     course = services.staff_course(current_user, course_id)
     module = _module_or_404(course, module_id)
-    form = PageForm()
-    preview = None
-    if form.validate_on_submit():
-        if form.preview.data:
-            preview = render_markdown(form.markdown.data or "")
-        else:
-            page = perform(
-                lambda: services.add_page(
-                    module,
-                    form.title.data,
-                    form.markdown.data or "",
-                    required=form.required.data,
-                    completion=form.completion.data,
-                ),
-                _("The page was added."),
-                form,
-            )
-            if page:
-                return redirect(
-                    url_for("teach.edit", course_id=course_id, _anchor=f"module-{module.id}")
-                )
-    return render_template(
-        "teach/page_form.html",
-        course=course,
-        module=module,
-        form=form,
-        activity=None,
-        preview=preview,
-    )
+    return _page_form(course, module, None)
 
 
 @teach_bp.route("/<int:course_id>/pages/<int:activity_id>/edit", methods=["GET", "POST"])
@@ -393,35 +365,41 @@ def edit_page(course_id: int, activity_id: int):
     """Edit a page (with a preview before saving)."""
     course = services.staff_course(current_user, course_id)
     activity = services.activity_in(course, activity_id)
+    return _page_form(course, activity.module, activity)
+
+
+def _page_form(course, module, activity):
+    """Show the page editor; preview without saving, or save and go back to the course."""
     form = PageForm(obj=activity)
-    if request.method == "GET":
+    if request.method == "GET" and activity is not None:
         form.markdown.data = activity.page.markdown if activity.page else ""
     preview = None
     if form.validate_on_submit():
         if form.preview.data:
             preview = render_markdown(form.markdown.data or "")
         else:
-            saved = perform(
-                lambda: services.update_page(
-                    activity,
-                    form.title.data,
-                    form.markdown.data or "",
-                    required=form.required.data,
-                    completion=form.completion.data,
-                ),
-                _("The page was saved."),
-                form,
-            )
+            fields = {"required": form.required.data, "completion": form.completion.data}
+            text = form.markdown.data or ""
+            if activity is None:
+                saved = perform(
+                    lambda: services.add_page(module, form.title.data, text, **fields),
+                    _("The page was added."),
+                    form,
+                )
+            else:
+                saved = perform(
+                    lambda: services.update_page(activity, form.title.data, text, **fields),
+                    _("The page was saved."),
+                    form,
+                )
             if saved:
                 return redirect(
-                    url_for(
-                        "teach.edit", course_id=course_id, _anchor=f"module-{activity.module_id}"
-                    )
+                    url_for("teach.edit", course_id=course.id, _anchor=f"module-{module.id}")
                 )
     return render_template(
         "teach/page_form.html",
         course=course,
-        module=activity.module,
+        module=module,
         form=form,
         activity=activity,
         preview=preview,
