@@ -117,9 +117,26 @@ def test_people_see_only_their_own_jobs(as_user, world):
     assert f"/jobs/{job.id}" not in as_user("learner").get("/jobs").get_data(as_text=True)
 
 
-def test_a_real_worker_process_runs_queued_jobs(make_app, world, tmp_path):
-    """The worker command, a separate process, takes a job from the SQLite queue."""
-    app = make_app(JOBS_IMMEDIATE=False)
+REDIS_URL = os.environ.get("ELEARN_TEST_REDIS_URL")
+
+
+@pytest.mark.parametrize(
+    "broker",
+    [
+        "sqlite",
+        pytest.param(
+            "redis",
+            marks=pytest.mark.skipif(not REDIS_URL, reason="set ELEARN_TEST_REDIS_URL (CI does)"),
+        ),
+    ],
+)
+def test_a_real_worker_process_runs_queued_jobs(make_app, world, broker):
+    """The worker command, a separate process, takes a job from the SQLite or Redis queue."""
+    if broker == "redis":
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    app = make_app(JOBS_IMMEDIATE=False, REDIS_URL=REDIS_URL if broker == "redis" else None)
     with app.app_context():
         module = courses.add_module(courses.create_course(None, slug="k", title="K"), "P")
         courses.add_page(module, "Bài", "## Một")
@@ -135,6 +152,8 @@ def test_a_real_worker_process_runs_queued_jobs(make_app, world, tmp_path):
         "ELEARN_LOG_LEVEL": "INFO",
     }
     env.pop("ELEARN_REDIS_URL", None)
+    if broker == "redis":
+        env["ELEARN_REDIS_URL"] = REDIS_URL
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--queue", "short"],
         cwd=ROOT,
