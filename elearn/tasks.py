@@ -40,7 +40,7 @@ QUEUES: dict[str, Huey] = {name: _make(name) for name in QUEUE_NAMES}
 
 def bind(app: Flask) -> None:
     """Use ``app``'s Redis URL or instance folder for the queues, and run tasks in it."""
-    global _app  # noqa: PLW0603 - the worker's app, set once per process
+    global _app  # the app tasks run in, set once per process
     _app = app
     storage_class, kwargs = _storage(app.config.get("REDIS_URL"), Path(app.config["INSTANCE_DIR"]))
     for queue in QUEUES.values():
@@ -53,7 +53,11 @@ def bind(app: Flask) -> None:
 def _in_app(func, *args):
     if has_app_context():
         return func(*args)
-    app = _app or __import__("elearn").create_app()
+    if _app is None:
+        from elearn import create_app
+
+        bind(create_app())
+    app = _app
     with app.app_context():
         return func(*args)
 
