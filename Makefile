@@ -50,7 +50,7 @@ run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:$(PO
 	@ELEARN_DEMO=1 $(BIN)/flask --app wsgi worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  ELEARN_DEMO=1 $(BIN)/gunicorn --workers $(WORKERS) --threads 8 --bind 127.0.0.1:$(PORT) \
-	    --access-logfile - --forwarded-allow-ips 127.0.0.1 wsgi:app
+	    --graceful-timeout 5 --access-logfile - --forwarded-allow-ips 127.0.0.1 wsgi:app
 
 dev: demo ## Like run, but Flask's debug server with reloading
 	@ELEARN_DEMO=1 $(BIN)/flask --app wsgi worker & worker=$$!; \

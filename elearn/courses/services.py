@@ -13,7 +13,7 @@ import logging
 import re
 from datetime import timedelta
 
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -550,7 +550,7 @@ def rerender_pages(report=None) -> int:
         page.html = render_markdown(page.markdown)
         page.rendered_with = ALLOWLIST_VERSION
         if report and (count % 20 == 0 or count == total):
-            report(count / total, f"{count}/{total}")
+            report(count / total, gettext("%(done)d of %(total)d pages", done=count, total=total))
     return count
 
 
