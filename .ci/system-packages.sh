@@ -8,6 +8,7 @@ missing=()
 python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
   || { echo "elearn needs Python 3.11 or newer as python3 (Debian 12: apt-get install python3)." >&2; exit 1; }
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ "$purpose" = test ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)

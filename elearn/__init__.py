@@ -127,5 +127,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(accounts_cli)
     app.cli.add_command(content_cli)
     from elearn.jobs.cli import worker_command
+    from elearn.media.cli import media_cli
+
+    app.cli.add_command(media_cli)
 
     app.cli.add_command(worker_command)

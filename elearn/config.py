@@ -44,6 +44,8 @@ class Config:
     SQLITE_BEGIN_OUTSIDE_REQUESTS = "BEGIN IMMEDIATE"
     REDIS_URL = _env("REDIS_URL")
     MEDIA_DIR = Path(_env("MEDIA_DIR") or INSTANCE_DIR / "media")
+    #: Longest lecture accepted, in seconds (default 3 hours).
+    MEDIA_MAX_DURATION = float(_env("MEDIA_MAX_DURATION", str(3 * 3600)))
 
     DEMO = _flag("DEMO")
     #: Run jobs inside the request instead of on a worker (tests; never in production).
