@@ -26,3 +26,29 @@ def check_command(file: Path):
         click.echo(f"refused: {exc}")
         raise SystemExit(1) from exc
     click.echo("accepted: " + json.dumps(asdict(info), ensure_ascii=False))
+
+
+@media_cli.command("transcode")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
+@with_appcontext
+def transcode_command(file: Path, folder: Path, preset: str):
+    """Run the lecture pipeline on FILE into FOLDER (check, then one ffmpeg run)."""
+    try:
+        info = transcode.check(file, current_app.config["MEDIA_MAX_DURATION"])
+        shown = {"last": -1}
+
+        def progress(fraction: float) -> None:
+            percent = int(fraction * 100)
+            if percent >= shown["last"] + 10:
+                shown["last"] = percent
+                click.echo(f"  {percent}%")
+
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        out = transcode.transcode(file, folder, info, progress=progress, preset=preset)
+    except (transcode.MediaRefused, transcode.TranscodeFailed) as exc:
+        click.echo(f"refused: {exc}")
+        raise SystemExit(1) from exc
+    rungs = [r.name for r in transcode.choose_rungs(info)] if info.kind == "video" else ["audio"]
+    click.echo(f"done: {out} ({', '.join(rungs)})")

@@ -1,4 +1,4 @@
-"""The one module that runs ffmpeg and ffprobe (through ffmpeg-python).
+"""The one module that runs ffmpeg and ffprobe (commands built with ffmpeg-python).
 
 ``check(path)`` decides whether an uploaded file holds a real video or audio stream
 that decodes, with a sane duration. It probes the container, then decodes a second at
@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import signal
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
@@ -153,3 +158,202 @@ def check(path: Path, max_duration: float) -> MediaInfo:
         rotation=rotation,
         bit_depth=int(video.get("bits_per_raw_sample") or 8) if video else 0,
     )
+
+
+# --- transcoding -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One quality of the HLS ladder, named by its short side (portrait video too)."""
+
+    name: str
+    short_side: int
+    video_kbps: int
+    audio_kbps: int
+
+
+#: Low first: the 240p rung is for poor provincial links.
+LADDER = (
+    Rung("240p", 240, 300, 64),
+    Rung("360p", 360, 700, 96),
+    Rung("480p", 480, 1200, 128),
+    Rung("720p", 720, 2500, 128),
+)
+#: Seconds per HLS segment; keyframes are forced on this grid in every rung.
+SEGMENT_SECONDS = 4
+
+
+class TranscodeFailed(ServiceError):
+    """ffmpeg could not make the lecture; the original is kept."""
+
+
+def _even(value: int) -> int:
+    return max(2, value - value % 2)
+
+
+def choose_rungs(info: MediaInfo) -> list[Rung]:
+    """Return the ladder for a source: no rung larger than its short side."""
+    short = min(info.width, info.height)
+    rungs = [rung for rung in LADDER if rung.short_side <= short]
+    return rungs or [Rung(f"{_even(short)}p", _even(short), 300, 64)]
+
+
+def build_command(
+    source: Path, work: Path, info: MediaInfo, preset: str = "veryfast", threads: int = 2
+) -> list[str]:
+    """Return the single ffmpeg command: one decode, the HLS ladder, an MP4, a poster."""
+    source_input = ffmpeg.input(str(source))
+    audio = source_input.audio
+    common = {"preset": preset, "threads": threads}
+    if info.kind == "audio":
+        hls = ffmpeg.output(
+            audio,
+            str(work / "hls" / "%v" / "index.m3u8"),
+            format="hls",
+            acodec="aac",
+            audio_bitrate="96k",
+            hls_time=SEGMENT_SECONDS,
+            hls_playlist_type="vod",
+            hls_segment_filename=str(work / "hls" / "%v" / "seg_%04d.ts"),
+            master_pl_name="master.m3u8",
+            var_stream_map="a:0",
+        )
+        fallback = ffmpeg.output(
+            audio,
+            str(work / "fallback.m4a"),
+            acodec="aac",
+            audio_bitrate="96k",
+            movflags="+faststart",
+        )
+        outputs = ffmpeg.merge_outputs(hls, fallback)
+    else:
+        rungs = choose_rungs(info)
+        landscape = info.width >= info.height
+        # ffmpeg applies the rotation while decoding; frames are upright from here on.
+        frames = source_input.video.filter("format", "yuv420p").filter_multi_output(
+            "split", len(rungs) + 2
+        )
+        streams, rates = [], {}
+        for index, rung in enumerate(rungs):
+            size = (-2, rung.short_side) if landscape else (rung.short_side, -2)
+            streams.append(frames[index].filter("scale", *size).filter("setsar", 1))
+            if info.audio_codec:
+                streams.append(audio)
+            rates.update(
+                {
+                    f"b:v:{index}": f"{rung.video_kbps}k",
+                    f"maxrate:v:{index}": f"{rung.video_kbps * 3 // 2}k",
+                    f"bufsize:v:{index}": f"{rung.video_kbps * 2}k",
+                }
+            )
+            if info.audio_codec:
+                rates[f"b:a:{index}"] = f"{rung.audio_kbps}k"
+        stream_map = " ".join(
+            f"v:{i},a:{i},name:{rung.name}" if info.audio_codec else f"v:{i},name:{rung.name}"
+            for i, rung in enumerate(rungs)
+        )
+        keyframes = f"expr:gte(t,n_forced*{SEGMENT_SECONDS})"
+        hls = ffmpeg.output(
+            *streams,
+            str(work / "hls" / "%v" / "index.m3u8"),
+            format="hls",
+            vcodec="libx264",
+            acodec="aac",
+            profile="main",
+            force_key_frames=keyframes,
+            sc_threshold=0,
+            hls_time=SEGMENT_SECONDS,
+            hls_playlist_type="vod",
+            hls_segment_filename=str(work / "hls" / "%v" / "seg_%04d.ts"),
+            master_pl_name="master.m3u8",
+            var_stream_map=stream_map,
+            **rates,
+            **common,
+        )
+        middle = rungs[min(1, len(rungs) - 1)]
+        size = (-2, middle.short_side) if landscape else (middle.short_side, -2)
+        mp4_streams = [frames[len(rungs)].filter("scale", *size).filter("setsar", 1)]
+        if info.audio_codec:
+            mp4_streams.append(audio)
+        fallback = ffmpeg.output(
+            *mp4_streams,
+            str(work / "fallback.mp4"),
+            vcodec="libx264",
+            acodec="aac",
+            video_bitrate=f"{middle.video_kbps}k",
+            movflags="+faststart",
+            **common,
+        )
+        poster_at = min(1.0, info.duration / 2)
+        poster = ffmpeg.output(
+            frames[len(rungs) + 1].filter("trim", start=poster_at).filter("setpts", "PTS-STARTPTS"),
+            str(work / "poster.jpg"),
+            vframes=1,
+        )
+        outputs = ffmpeg.merge_outputs(hls, fallback, poster)
+    command = outputs.compile()
+    command = [
+        command[0],
+        "-v",
+        "error",
+        "-y",
+        "-nostdin",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        *command[1:],
+    ]
+    if shutil.which("nice"):
+        command = ["nice", "-n", "10", *command]  # the site stays responsive
+    return command
+
+
+def transcode(
+    source: Path,
+    destination: Path,
+    info: MediaInfo,
+    progress: Callable[[float], None] | None = None,
+    preset: str = "veryfast",
+    threads: int = 2,
+) -> Path:
+    """Make the HLS ladder, fallback and poster of ``source`` in ``destination``.
+
+    Work happens in a sibling folder that is renamed into place only when ffmpeg
+    succeeded, so a killed worker never leaves a half-made lecture being served. ffmpeg
+    runs in its own process group and dies with its job. ``progress(fraction)`` is
+    called as ffmpeg reports its position.
+    """
+    work = destination.with_name(f"{destination.name}.partial-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "hls").mkdir(parents=True)
+    command = build_command(source, work, info, preset, threads)
+    log.info("transcoding %s: %s", source.name, " ".join(command))
+    process = subprocess.Popen(  # noqa: S603 - arguments built above, no shell
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        for line in process.stdout:
+            key, _, value = line.strip().partition("=")
+            if key == "out_time_us" and value.isdigit() and progress and info.duration:
+                progress(min(1.0, int(value) / 1_000_000 / info.duration))
+        error = process.stderr.read()
+        process.wait()
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)  # never leave ffmpeg running behind us
+        process.wait()
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    if process.returncode != 0 or not (work / "hls" / "master.m3u8").exists():
+        shutil.rmtree(work, ignore_errors=True)
+        log.warning("ffmpeg failed on %s: %s", source.name, error[-500:])
+        raise TranscodeFailed(
+            _l(
+                "The video could not be converted for the web. The "
+                "original is kept; try again, or upload another export."
+            )
+        )
+    if destination.exists():
+        shutil.rmtree(destination)  # a job that ran twice: the newer result wins
+    work.rename(destination)
+    return destination

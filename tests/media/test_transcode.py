@@ -1,0 +1,141 @@
+"""The one-run ladder, with real ffmpeg on tiny generated clips (fast preset)."""
+
+import json
+import subprocess
+
+import pytest
+
+from elearn.media import transcode
+from tests.media.conftest import _ffmpeg
+
+
+def _streams(path):
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    return json.loads(result.stdout)["streams"]
+
+
+def _video(path):
+    return next(s for s in _streams(path) if s["codec_type"] == "video")
+
+
+def _run(source, tmp_path, max_duration=3600):
+    info = transcode.check(source, max_duration)
+    seen = []
+    out = transcode.transcode(
+        source, tmp_path / "lecture", info, progress=seen.append, preset="ultrafast"
+    )
+    return info, out, seen
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sources")
+    made = {}
+    for name, size, extra in [
+        ("hd", "1280x720", []),
+        ("sd", "640x360", []),
+        ("odd", "321x241", []),
+        ("ten-bit", "640x360", ["-pix_fmt", "yuv420p10le"]),
+    ]:
+        made[name] = d / f"{name}.mp4"
+        _ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size}:rate=25:duration=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            *(extra or ["-pix_fmt", "yuv420p"]),
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(made[name]),
+        )
+    return made
+
+
+def test_a_720p_source_gets_the_whole_ladder_and_every_output_plays(app, sources, tmp_path):
+    _info, out, seen = _run(sources["hd"], tmp_path)
+    master = (out / "hls" / "master.m3u8").read_text()
+    assert [line for line in master.splitlines() if line.endswith(".m3u8")] == [
+        "240p/index.m3u8",
+        "360p/index.m3u8",
+        "480p/index.m3u8",
+        "720p/index.m3u8",
+    ]
+    for rung, height in (("240p", 240), ("360p", 360), ("480p", 480), ("720p", 720)):
+        playlist = out / "hls" / rung / "index.m3u8"
+        assert _video(playlist)["height"] == height
+        assert list((out / "hls" / rung).glob("seg_*.ts"))
+    assert _video(out / "fallback.mp4")["height"] == 360
+    assert _video(out / "poster.jpg")["codec_name"] == "mjpeg"
+    assert seen
+    assert seen[-1] == pytest.approx(1.0, abs=0.1)
+    assert not list(tmp_path.glob("*.partial-*"))
+
+
+def test_no_rung_is_larger_than_the_source(app, sources, tmp_path):
+    _info, out, _seen = _run(sources["sd"], tmp_path)
+    assert sorted(p.name for p in (out / "hls").iterdir() if p.is_dir()) == ["240p", "360p"]
+
+
+def test_portrait_phone_video_comes_out_upright(app, clips, tmp_path):
+    info, out, _seen = _run(clips["portrait"], tmp_path)
+    video = _video(out / "hls" / "240p" / "index.m3u8")
+    assert (video["width"], video["height"]) == (240, 320)
+
+
+def test_odd_sizes_and_ten_bit_sources_give_even_8_bit_outputs(app, sources, tmp_path):
+    _info, out, _seen = _run(sources["odd"], tmp_path / "odd")
+    video = _video(out / "fallback.mp4")
+    assert video["width"] % 2 == 0
+    assert video["height"] % 2 == 0
+    _info, out, _seen = _run(sources["ten-bit"], tmp_path / "ten")
+    for path in (out / "fallback.mp4", out / "hls" / "360p" / "index.m3u8"):
+        assert _video(path)["pix_fmt"] == "yuv420p"
+
+
+def test_an_audio_lecture_gets_audio_hls_and_an_m4a(app, clips, tmp_path):
+    _info, out, _seen = _run(clips["audio"], tmp_path)
+    assert (out / "hls" / "master.m3u8").exists()
+    assert _streams(out / "fallback.m4a")[0]["codec_type"] == "audio"
+
+
+def test_a_failed_run_leaves_nothing_behind(app, clips, tmp_path, monkeypatch):
+    info = transcode.check(clips["video"], 3600)
+    real = transcode.build_command
+    monkeypatch.setattr(
+        transcode, "build_command", lambda *a, **k: [*real(*a, **k)[:-1], "/nonexistent/dir/x.jpg"]
+    )
+    media = tmp_path / "media"
+    media.mkdir()
+    with pytest.raises(transcode.TranscodeFailed):
+        transcode.transcode(clips["video"], media / "lecture", info)
+    assert list(media.iterdir()) == []
+
+
+def test_the_operator_command_runs_the_pipeline(runner, clips, tmp_path):
+    result = runner.invoke(
+        args=[
+            "media",
+            "transcode",
+            str(clips["video"]),
+            str(tmp_path / "out"),
+            "--preset",
+            "ultrafast",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "done:" in result.output
+    assert (tmp_path / "out" / "hls" / "master.m3u8").exists()
