@@ -309,6 +309,16 @@ def build_command(
     return command
 
 
+def _die_with_parent() -> None:
+    """In the child: have Linux kill ffmpeg if the worker that started it dies (SIGKILL too)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux: the process group is still killed on ordinary errors
+
+
 def transcode(
     source: Path,
     destination: Path,
@@ -330,7 +340,12 @@ def transcode(
     command = build_command(source, work, info, preset, threads)
     log.info("transcoding %s: %s", source.name, " ".join(command))
     process = subprocess.Popen(  # noqa: S603 - arguments built above, no shell
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     try:
         for line in process.stdout:

@@ -139,3 +139,66 @@ def test_the_operator_command_runs_the_pipeline(runner, clips, tmp_path):
     assert result.exit_code == 0, result.output
     assert "done:" in result.output
     assert (tmp_path / "out" / "hls" / "master.m3u8").exists()
+
+
+KILLED_WORKER = """
+import sys, time
+from pathlib import Path
+from elearn import create_app
+from elearn.media import transcode
+app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                  "INSTANCE_DIR": sys.argv[3]})
+with app.app_context():
+    info = transcode.check(Path(sys.argv[1]), 3600)
+    def progress(fraction):
+        print("progress", fraction, flush=True)
+    transcode.transcode(Path(sys.argv[1]), Path(sys.argv[2]), info, progress=progress,
+                        preset="medium", threads=1)
+"""
+
+
+def test_a_worker_killed_mid_transcode_leaves_no_ffmpeg_and_nothing_served(tmp_path):
+    import signal
+    import sys
+    import time
+
+    source = tmp_path / "long.mp4"
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1280x720:rate=25:duration=30",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(source),
+    )
+    destination = tmp_path / "out" / "lecture"
+    destination.parent.mkdir()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_WORKER,
+            str(source),
+            str(destination),
+            str(tmp_path / "instance"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = worker.stdout.readline()  # ffmpeg is running once progress arrives
+    assert line.startswith("progress"), line
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = subprocess.run(["pgrep", "-f", str(destination)], capture_output=True, text=True)
+        if not left.stdout.strip():
+            break
+        time.sleep(0.2)
+    assert left.stdout.strip() == "", "ffmpeg outlived its worker"
+    assert not destination.exists()  # only the .partial folder, which is never served
