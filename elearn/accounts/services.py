@@ -276,16 +276,25 @@ def _in_scope(paths: list[str] | None, column):
     return or_(*[and_(column >= p, column < p[:-1] + "0") for p in paths])
 
 
-def units_in_scope(actor: User, include_merged: bool = False) -> list[OrgUnit]:
-    """Return the units ``actor`` may see, in tree order with siblings sorted by name."""
+def _units_in_scope_query(actor: User, include_merged: bool = False):
     query = select(OrgUnit)
     predicate = _in_scope(scope_paths(actor), OrgUnit.path)
     if predicate is not None:
         query = query.where(predicate)
     if not include_merged:
         query = query.where(OrgUnit.active.is_(True))
-    units = list(db.session.scalars(query))
-    return tree_order(units)
+    return query
+
+
+def units_in_scope(actor: User, include_merged: bool = False) -> list[OrgUnit]:
+    """Return the units ``actor`` may see, in tree order with siblings sorted by name."""
+    return tree_order(list(db.session.scalars(_units_in_scope_query(actor, include_merged))))
+
+
+def count_units_in_scope(actor: User) -> int:
+    """Return how many active units ``actor`` may see (one COUNT, no rows loaded)."""
+    query = _units_in_scope_query(actor).with_only_columns(func.count())
+    return db.session.scalar(query) or 0
 
 
 def all_units() -> list[OrgUnit]:

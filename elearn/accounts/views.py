@@ -298,15 +298,14 @@ def person_new():
 def person(user_id: int):
     """A person's details, unit history and roles."""
     person = _person_or_404(user_id)
+    units = services.units_in_scope(current_user)
     transfer_form = TransferForm()
     transfer_form.unit_id.choices = _unit_choices(
-        [u for u in services.units_in_scope(current_user) if u.id != person.unit_id],
+        [u for u in units if u.id != person.unit_id],
         blank=_("(choose a unit)"),
     )
     role_form = RoleForm(role_labels=ROLE_LABELS)
-    role_form.unit_id.choices = _unit_choices(
-        services.units_in_scope(current_user), blank=_("(whole site, for administrators)")
-    )
+    role_form.unit_id.choices = _unit_choices(units, blank=_("(whole site, for administrators)"))
     return render_template(
         "accounts/person.html",
         person=person,

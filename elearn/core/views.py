@@ -42,13 +42,13 @@ def home():
     if not current_user.is_authenticated:
         return render_template("core/welcome.html")
     managed = (
-        accounts.units_in_scope(current_user)
+        accounts.count_units_in_scope(current_user)
         if (current_user.is_hr or current_user.is_admin)
-        else []
+        else 0
     )
     return render_template(
         "core/home.html",
-        managed_units=managed,
+        managed_unit_count=managed,
         roles=accounts.roles_of(current_user),
         runs=courses.current_runs(current_user),
     )
