@@ -71,6 +71,7 @@ def register_jobs(app: Flask) -> None:
     """Point the queues at this app and load every domain's job handlers."""
     from elearn import tasks
     from elearn.courses import tasks as _courses_tasks  # noqa: F401
+    from elearn.media import tasks as _media_tasks  # noqa: F401
 
     tasks.bind(app)
 
@@ -108,8 +109,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(courses_bp)
     app.register_blueprint(teach_bp)
     from elearn.jobs.views import bp as jobs_bp
+    from elearn.media.views import bp as media_bp
+    from elearn.media.views import teach_bp as media_teach_bp
 
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(media_bp)
+    app.register_blueprint(media_teach_bp)
 
 
 def register_errors(app: Flask) -> None:

@@ -46,6 +46,19 @@ class Config:
     MEDIA_DIR = Path(_env("MEDIA_DIR") or INSTANCE_DIR / "media")
     #: Longest lecture accepted, in seconds (default 3 hours).
     MEDIA_MAX_DURATION = float(_env("MEDIA_MAX_DURATION", str(3 * 3600)))
+    #: Largest lecture file accepted, in bytes (default 2 GiB); refused before any byte is stored.
+    MEDIA_MAX_UPLOAD_BYTES = int(_env("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
+    #: Largest chunk the upload page sends in one request, in bytes (below MAX_REQUEST_BYTES).
+    MEDIA_UPLOAD_CHUNK = int(_env("MEDIA_UPLOAD_CHUNK", str(8 * 1024 * 1024)))
+    #: Seconds an unfinished upload is kept without a new chunk before it is removed.
+    MEDIA_UPLOAD_TTL = int(_env("MEDIA_UPLOAD_TTL", str(24 * 3600)))
+    #: x264 preset of the lecture ladder (slower presets: smaller files, longer jobs).
+    MEDIA_TRANSCODE_PRESET = _env("MEDIA_TRANSCODE_PRESET", "veryfast")
+    #: Threads per encoder; keep below the core count so the site stays responsive.
+    MEDIA_TRANSCODE_THREADS = int(_env("MEDIA_TRANSCODE_THREADS", "2"))
+    #: When set (e.g. ``/protected-media/``), lecture files are handed to nginx with
+    #: X-Accel-Redirect to this internal location instead of being sent by Python.
+    MEDIA_ACCEL_PREFIX = _env("MEDIA_ACCEL_PREFIX")
 
     DEMO = _flag("DEMO")
     #: Run jobs inside the request instead of on a worker (tests; never in production).
@@ -116,6 +129,8 @@ class TestingConfig(Config):
     REDIS_URL = None
     DEMO = False
     JOBS_IMMEDIATE = True
+    MEDIA_TRANSCODE_PRESET = "ultrafast"
+    MEDIA_ACCEL_PREFIX = None
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashes keep tests quick
 
 

@@ -8,6 +8,7 @@ carries job ids; the Job rows in ``elearn.jobs`` hold state, progress and leases
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -76,6 +77,13 @@ def _reap() -> None:
 
         services.reap()
         db.session.commit()
+        for task in services.MAINTENANCE:
+            try:
+                task()
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - one failing chore must not stop the others
+                db.session.rollback()
+                logging.getLogger(__name__).exception("maintenance task %s failed", task)
 
     _in_app(reap_and_commit)
 

@@ -78,9 +78,12 @@ def make_app(tmp_path, database_url, _pg_schema):
 
     def factory(**overrides):
         config = _config_dict(
-            SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
-            INSTANCE_DIR=tmp_path / "instance",
-            **overrides,
+            **{
+                "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+                "INSTANCE_DIR": tmp_path / "instance",
+                "MEDIA_DIR": tmp_path / "instance" / "media",
+                **overrides,
+            }
         )
         app = create_app(config)
         app.test_client_class = IsolatedClient

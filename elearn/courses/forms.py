@@ -52,6 +52,12 @@ class CourseForm(BaseForm):
         validators=[Optional(), NumberRange(1, 3650)],
         description=_l("Leave empty for no due date."),
     )
+    require_captions = BooleanField(
+        _l("Videos must have captions before learners see them"),
+        description=_l(
+            "A video without captions is hidden from learners and the course cannot be published."
+        ),
+    )
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, topics: dict, units: list, **kwargs):

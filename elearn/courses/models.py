@@ -10,14 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from elearn.core.clock import utcnow
 from elearn.core.database import binary_string
 from elearn.extensions import db
 
-ACTIVITY_TYPES = ("page",)  # video, quiz and survey come with their issues
-COMPLETION_RULES = ("view", "mark_done")
+ACTIVITY_TYPES = ("page", "video")  # quiz and survey come with their issues
+#: ``view``: opened; ``mark_done``: the learner says so; ``watch``: a video watched to
+#: its threshold (``elearn.progress.watch``).
+COMPLETION_RULES = ("view", "mark_done", "watch")
+PAGE_COMPLETION = ("view", "mark_done")
 
 
 class Course(db.Model):
@@ -59,6 +63,8 @@ class CourseSettings(db.Model):
     self_enrol: Mapped[bool] = mapped_column(default=True)
     #: Days a self-enrolled run has before it is due; None means no due date.
     due_days: Mapped[int | None]
+    #: Videos without a caption track are not shown to learners and block publishing.
+    require_captions: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     course: Mapped[Course] = relationship(back_populates="settings")
 
@@ -122,7 +128,7 @@ class Activity(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     #: Counts toward course completion.
     required: Mapped[bool] = mapped_column(default=True)
-    #: When a page counts as complete: ``view`` (opened) or ``mark_done`` (learner says so).
+    #: When the activity counts as complete: one of COMPLETION_RULES.
     completion: Mapped[str] = mapped_column(String(16), default="view")
     archived: Mapped[bool] = mapped_column(default=False)
 

@@ -25,7 +25,7 @@ from elearn.core.clock import due_at, to_local, utcnow
 from elearn.core.services import AUDIT_LABELS, Forbidden, NotFound, ServiceError, record_audit
 from elearn.core.vietnamese import collation_key, fold, nfc
 from elearn.courses.models import (
-    COMPLETION_RULES,
+    PAGE_COMPLETION,
     Activity,
     Course,
     CourseAudience,
@@ -345,6 +345,7 @@ def update_course(
     audience_all: bool,
     audience_unit_ids: list[int],
     due_days: int | None,
+    require_captions: bool | None = None,
 ) -> None:
     """Change a course's description and who it is offered to."""
     _check_course_fields(course.slug, title, topic)
@@ -359,6 +360,8 @@ def update_course(
     _index(course)
     course.settings.audience_all = audience_all
     course.settings.due_days = due_days
+    if require_captions is not None:
+        course.settings.require_captions = require_captions
     set_audience(course, [] if audience_all else audience_unit_ids)
     db.session.flush()
     record_audit(
@@ -398,12 +401,20 @@ def audience_units(course: Course) -> list[OrgUnit]:
     )
 
 
+#: Functions ``(course)`` that raise ServiceError when a course may not be published yet;
+#: domains to the right (media: required captions) add theirs.
+PUBLISH_CHECKS: list = []
+
+
 def set_status(course: Course, actor: User, published: bool) -> None:
     """Publish a course (learners can find it) or take it back to draft."""
     if published and not any(activity.required for activity in sequence(course)):
         raise ServiceError(
             _l("Add at least one page that counts toward completion before publishing.")
         )
+    if published:
+        for check in PUBLISH_CHECKS:
+            check(course)
     course.status = "published" if published else "draft"
     record_audit(
         "course.published" if published else "course.unpublished",
@@ -465,8 +476,13 @@ def add_page(
     required: bool = True,
     completion: str = "view",
     key: str | None = None,
+    kind: str = "page",
 ) -> Activity:
-    """Append a page to a module, rendering its Markdown to sanitised HTML."""
+    """Append a page (or, with ``kind="video"``, a video's lesson text) to a module.
+
+    The Markdown is rendered to sanitised HTML. A video activity's lecture is added by
+    ``elearn.media.services.add_video``, which calls this.
+    """
     course = module.course
     position = (
         db.session.scalar(
@@ -479,8 +495,8 @@ def add_page(
     activity = Activity(
         course_id=course.id,
         module_id=module.id,
-        type="page",
-        key=key or _next_key(course, "p", Activity),
+        type=kind,
+        key=key or _next_key(course, "v" if kind == "video" else "p", Activity),
         title="",
         position=position,
     )
@@ -501,7 +517,7 @@ def update_page(
     """Change a page's title, text and completion settings."""
     if not title.strip():
         raise ServiceError(_l("A page needs a title."), "title")
-    if completion not in COMPLETION_RULES:
+    if completion not in (("watch",) if activity.type == "video" else PAGE_COMPLETION):
         raise ServiceError(_l("Unknown completion rule."), "completion")
     activity.title = nfc(title.strip())
     activity.required = required

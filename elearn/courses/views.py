@@ -17,6 +17,7 @@ from elearn.courses.models import Module
 from elearn.extensions import db
 from elearn.html import render_markdown
 from elearn.jobs import services as jobs
+from elearn.media import services as media
 from elearn.progress import services as progress
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
@@ -126,8 +127,16 @@ def lesson(slug: str, activity_id: int):
         run=run,
         state=progress.states(run).get(activity.id),
         confirm_form=ConfirmForm(),
+        lecture=_lecture(course, activity, run),
         **_neighbours(course, activity),
     )
+
+
+def _lecture(course, activity, run) -> dict | None:
+    """Return what the lesson page needs to show a video, for video lessons."""
+    if activity.type != "video":
+        return None
+    return media.lecture_context(course, activity, run)
 
 
 def _neighbours(course, activity) -> dict:
@@ -223,6 +232,7 @@ def edit(course_id: int):
         form.audience_all.data = course.settings.audience_all
         form.audience_units.data = [u.id for u in services.audience_units(course)]
         form.due_days.data = course.settings.due_days
+        form.require_captions.data = course.settings.require_captions
     if form.validate_on_submit():
         saved = perform(
             lambda: services.update_course(
@@ -235,6 +245,7 @@ def edit(course_id: int):
                 audience_all=form.audience_all.data,
                 audience_unit_ids=form.audience_units.data,
                 due_days=form.due_days.data,
+                require_captions=form.require_captions.data,
             ),
             _("The course was saved."),
             form,
@@ -365,6 +376,8 @@ def edit_page(course_id: int, activity_id: int):
     """Edit a page (with a preview before saving)."""
     course = services.staff_course(current_user, course_id)
     activity = services.activity_in(course, activity_id)
+    if activity.type == "video":
+        return redirect(url_for("teach_media.video", course_id=course_id, activity_id=activity_id))
     return _page_form(course, activity.module, activity)
 
 
@@ -436,5 +449,6 @@ def preview_page(course_id: int, activity_id: int):
         state=None,
         confirm_form=ConfirmForm(),
         preview_mode=True,
+        lecture=_lecture(course, activity, None),
         **_neighbours(course, activity),
     )

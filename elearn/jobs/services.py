@@ -38,19 +38,30 @@ class Handler:
     func: Callable
     queue: str
     label: object
+    #: ``(job)`` called in the transaction that marks the job failed for good.
+    on_fail: Callable | None = None
 
 
 HANDLERS: dict[str, Handler] = {}
+#: Functions run by the worker's periodic reaper after it re-queued lost jobs
+#: (e.g. removing abandoned uploads); each must be cheap and safe to run every minute.
+MAINTENANCE: list[Callable[[], object]] = []
 
 
-def handler(kind: str, *, queue: str = "short", label=None):
-    """Register the function that runs jobs of ``kind``."""
+def handler(kind: str, *, queue: str = "short", label=None, on_fail: Callable | None = None):
+    """Register the function that runs jobs of ``kind`` (and what to do when it fails)."""
 
     def register(func: Callable) -> Callable:
-        HANDLERS[kind] = Handler(func, queue, label or kind)
+        HANDLERS[kind] = Handler(func, queue, label or kind, on_fail)
         return func
 
     return register
+
+
+def _gave_up(job: Job) -> None:
+    found = HANDLERS.get(job.kind)
+    if found and found.on_fail:
+        found.on_fail(job)
 
 
 def label(kind: str) -> str:
@@ -142,6 +153,7 @@ def run(job_id: int) -> None:
         else:
             job.state, job.finished_at, job.lease_expires_at = "failed", utcnow(), None
             job.error = str(exc)[:2000] or exc.__class__.__name__
+            _gave_up(job)
             db.session.commit()
         return
     job.state, job.progress, job.finished_at, job.lease_expires_at = "done", 1.0, utcnow(), None
@@ -168,6 +180,7 @@ def reap() -> int:
         if job.state == "running" and job.attempts >= job.max_attempts:
             job.state, job.finished_at = "failed", now
             job.error = "The worker stopped while running this job, too many times."
+            _gave_up(job)
             continue
         job.state, job.lease_expires_at = "queued", None
         job.created_at = now  # counts as freshly queued

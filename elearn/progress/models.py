@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from elearn.core.clock import utcnow
@@ -30,3 +30,9 @@ class ActivityProgress(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     time_spent: Mapped[int] = mapped_column(default=0)
+    #: Video: the merged intervals watched, as JSON (``elearn.progress.watch``).
+    watched: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Video: where to resume, in seconds.
+    position: Mapped[float | None]
+    #: Video: when the last watch report was accepted (the real-time check counts from it).
+    reported_at: Mapped[datetime | None]

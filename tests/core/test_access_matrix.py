@@ -17,6 +17,7 @@ from elearn.core.models import OutboxMail
 from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.jobs import services as jobs
+from elearn.media import services as media
 from tests.conftest import _config_dict
 
 VISITORS = ["anonymous", "learner", "instructor", "hr_other", "hr_unit", "admin"]
@@ -31,6 +32,16 @@ ALLOWED = {200, 302, 400}
 #: Routes about one person's own object (the sample belongs to the instructor): whoever
 #: else may pass the gate gets 404.
 OWN_OBJECT = {"jobs.detail": {"instructor", "admin"}}
+#: Routes where the object decides beyond the gate (visitor: answer). The learner is not
+#: enrolled in the sample course, so gets no lecture files; nobody here has a run to
+#: report watching for; uploads belong to the instructor who started them.
+BY_OBJECT = {
+    "media.lecture_file": {"learner": "403"},
+    "media.caption_file": {"learner": "403"},
+    "media.report_watch": {v: "403" for v in VISITORS if v != "anonymous"},
+    "teach_media.upload_offset": {"admin": "404"},
+    "teach_media.upload_chunk": {"admin": "404"},
+}
 #: Routes whose normal answer is a redirect to the sign-in page.
 ENDS_AT_LOGIN = {"accounts.logout"}
 
@@ -60,6 +71,17 @@ def _sample_args(world):
     course = courses.create_course(world.instructor, slug="mau", title="Khóa học mẫu")
     module = courses.add_module(course, "Phần 1")
     page = courses.add_page(module, "Bài 1", "Nội dung")
+    lesson = media.add_video(module, "Bài giảng", "")
+    video = media.video_of(lesson)
+    video.version = video.ready_version = 1
+    video.state, video.kind, video.duration = "ready", "video", 10.0
+    poster = media.output_dir(video, 1) / "poster.jpg"
+    poster.parent.mkdir(parents=True)
+    poster.write_bytes(b"\xff\xd8 not really a jpeg")
+    caption = media.add_caption(
+        lesson, world.instructor, "vi", b"WEBVTT\n\n00:01.000 --> 00:02.000\nXin chao\n", "vi.vtt"
+    )
+    upload = media.start_upload(lesson, world.instructor, "bai-giang.mp4", 1000)
     courses.set_status(course, world.instructor, True)
     db.session.commit()
     return {
@@ -68,7 +90,11 @@ def _sample_args(world):
         "staff_id": courses.staff_of(course)[0].id,
         "job_id": jobs.start("content.rerender", owner_id=world.instructor.id).id,
         "module_id": module.id,
-        "activity_id": page.id,
+        "activity_id": lesson.id,  # a video lesson: its routes and the page routes work
+        "version": 1,
+        "name": "poster.jpg",
+        "caption_id": caption.id,
+        "upload_id": upload.id,
         "user_id": world.learner.id,  # in hr_unit's subtree, outside hr_other's
         "unit_id": world.team_a1.id,
         "mail_id": mail.id,
@@ -134,6 +160,8 @@ def test_access_matrix(app, world, as_user, endpoint, rule, method):
         want = expected(level, visitor, has_object)
         if want == "ok" and endpoint in OWN_OBJECT and visitor not in OWN_OBJECT[endpoint]:
             want = "404"
+        if want == "ok" and visitor in BY_OBJECT.get(endpoint, {}):
+            want = BY_OBJECT[endpoint][visitor]
         location = response.headers.get("Location", "")
         if want == "login":
             ok = response.status_code == 302 and "/login" in location
