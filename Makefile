@@ -43,6 +43,7 @@ migrate: translations ## Bring the database up to the newest migration
 
 demo: migrate ## Load the demo org tree and accounts, and the starter courses (idempotent)
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi accounts load-demo
+	$(BIN)/flask --app wsgi media demo-lecture content/
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi content load content/ --new-only --staff giangvien
 
 run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:$(PORT) (web + job worker)

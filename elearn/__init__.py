@@ -71,6 +71,7 @@ def register_jobs(app: Flask) -> None:
     """Point the queues at this app and load every domain's job handlers."""
     from elearn import tasks
     from elearn.courses import tasks as _courses_tasks  # noqa: F401
+    from elearn.media import packs as _media_packs  # noqa: F401 - video lessons in packs
     from elearn.media import tasks as _media_tasks  # noqa: F401
 
     tasks.bind(app)

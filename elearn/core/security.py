@@ -20,7 +20,9 @@ CSP = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
+        # hls.js feeds the <video> through a blob: MediaSource and transmuxes in a blob: worker.
         "media-src 'self' blob:",
+        "worker-src 'self' blob:",
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",

@@ -44,9 +44,14 @@ def load_command(folder: Path, staff_usernames: tuple[str, ...], new_only: bool)
         db.session.rollback()
         raise click.ClickException(f"nothing was loaded: {exc}") from exc
     db.session.commit()
+    from elearn.media import packs as media_packs
+
+    queued = media_packs.queue_unconverted()
     for course in courses:
         pages = len(services.sequence(course))
         click.echo(f"  {course.slug}: {course.title} ({pages} pages, {course.status})")
+    if queued:
+        click.echo(f"  {queued} lecture(s) queued for conversion (the worker converts them)")
     kept = " (courses already here were left as they are)" if new_only else ""
     click.echo(f"Loaded {len(courses)} course(s) from {folder}{kept}.")
 

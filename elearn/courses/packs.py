@@ -41,7 +41,7 @@ class _LineLoader(yaml.SafeLoader):
 
 @dataclass
 class PageData:
-    """A page as read from a pack."""
+    """A page (or a video lesson: its text, lecture and captions) as read from a pack."""
 
     key: str
     title: str
@@ -49,6 +49,21 @@ class PageData:
     required: bool
     completion: str
     file: str
+    kind: str = "page"
+    #: Video lessons: the lecture file, relative to the pack (may be generated later).
+    video: str | None = None
+    #: Video lessons: {language: caption file relative to the pack}.
+    captions: dict = field(default_factory=dict)
+    threshold: float = 0.9
+    #: Video lessons: ``slides`` lets ``flask media demo-lecture`` make a missing lecture.
+    generate: str | None = None
+
+
+#: ``(activity, module, page, folder) -> Activity`` for video lessons; set by
+#: ``elearn.media.packs`` (courses may not import media).
+VIDEO_LOADER = None
+#: ``(activity, target folder) -> dict`` of extra keys a video lesson exports.
+VIDEO_EXPORTER = None
 
 
 @dataclass
@@ -182,19 +197,23 @@ def read_pack(folder: Path) -> PackData:
                 text = page_file.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 _fail(page_file, None, "the file is not UTF-8 text")
-            completion = item.get("completion", "view")
-            if completion not in ("view", "mark_done"):
+            completion = item.get("completion", "watch" if kind == "video" else "view")
+            if kind == "page" and completion not in ("view", "mark_done"):
                 _fail(course_file, line, "'completion' must be view or mark_done")
-            module.pages.append(
-                PageData(
-                    key=_key(item, course_file, activity_keys),
-                    title=_text(item, "title", course_file),
-                    markdown=text.lstrip("\ufeff"),
-                    required=bool(item.get("required", True)),
-                    completion=completion,
-                    file=relative,
-                )
+            if kind == "video" and completion != "watch":
+                _fail(course_file, line, "a video lesson's 'completion' is watch")
+            page = PageData(
+                key=_key(item, course_file, activity_keys),
+                title=_text(item, "title", course_file),
+                markdown=text.lstrip("\ufeff"),
+                required=bool(item.get("required", True)),
+                completion=completion,
+                file=relative,
+                kind=kind,
             )
+            if kind == "video":
+                _read_video(item, page, folder, course_file)
+            module.pages.append(page)
         modules.append(module)
     return PackData(
         folder=folder,
@@ -208,6 +227,39 @@ def read_pack(folder: Path) -> PackData:
         sources=sources,
         modules=modules,
     )
+
+
+def _inside(folder: Path, relative: str, course_file: Path, line: int) -> Path:
+    path = (folder / relative).resolve()
+    if folder.resolve() not in path.parents:
+        _fail(course_file, line, f"file '{relative}' is outside the pack")
+    return path
+
+
+def _read_video(item: dict, page: PageData, folder: Path, course_file: Path) -> None:
+    """Read a video lesson's lecture, captions, threshold and generate keys."""
+    line = item["__line__"]
+    page.video = _text(item, "video", course_file)
+    _inside(folder, page.video, course_file, line)
+    page.generate = item.get("generate")
+    if page.generate not in (None, "slides"):
+        _fail(course_file, line, "'generate' must be slides")
+    captions = item.get("captions") or {}
+    if not isinstance(captions, dict):
+        _fail(course_file, line, "'captions' must map a language code to a .vtt or .srt file")
+    for language, relative in captions.items():
+        if language == "__line__":
+            continue
+        if not isinstance(relative, str):
+            _fail(course_file, line, f"captions '{language}' must be a file name")
+        path = _inside(folder, relative, course_file, line)
+        if not path.is_file() and page.generate is None:
+            _fail(course_file, line, f"file '{relative}' does not exist")
+        page.captions[str(language)] = relative
+    threshold = item.get("threshold", 0.9)
+    if not isinstance(threshold, int | float) or not 0.1 <= threshold <= 1:
+        _fail(course_file, line, "'threshold' must be a share between 0.1 and 1")
+    page.threshold = float(threshold)
 
 
 def read_packs(root: Path) -> list[PackData]:
@@ -265,7 +317,11 @@ def apply_pack(pack: PackData) -> Course:
         wanted_modules.add(data.key)
         for a_position, page in enumerate(data.pages, start=1):
             activity = activities.get(page.key)
-            if activity is None:
+            if page.kind == "video":
+                if VIDEO_LOADER is None:
+                    raise PackError(f"{pack.folder}: video lessons need the media domain")
+                activity = VIDEO_LOADER(activity, module, page, pack.folder)
+            elif activity is None:
                 activity = services.add_page(
                     module,
                     page.title,
@@ -333,18 +389,21 @@ def export_pack(course: Course, folder: Path) -> Path:
             (target / name).write_text(
                 activity.page.markdown if activity.page else "", encoding="utf-8"
             )
-            entries.append(
-                {
-                    "key": activity.key,
-                    "type": activity.type,
-                    "title": activity.title,
-                    "file": name,
-                    "required": activity.required,
-                    **(
-                        {"completion": activity.completion} if activity.completion != "view" else {}
-                    ),
-                }
-            )
+            entry = {
+                "key": activity.key,
+                "type": activity.type,
+                "title": activity.title,
+                "file": name,
+                "required": activity.required,
+                **(
+                    {"completion": activity.completion}
+                    if activity.completion not in ("view", "watch")
+                    else {}
+                ),
+            }
+            if activity.type == "video" and VIDEO_EXPORTER is not None:
+                entry.update(VIDEO_EXPORTER(activity, target))
+            entries.append(entry)
         modules.append({"key": module.key, "title": module.title, "activities": entries})
     audience = (
         "all" if course.settings.audience_all else [u.code for u in services.audience_units(course)]

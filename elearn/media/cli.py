@@ -52,3 +52,36 @@ def transcode_command(file: Path, folder: Path, preset: str):
         raise SystemExit(1) from exc
     rungs = [r.name for r in transcode.choose_rungs(info)] if info.kind == "video" else ["audio"]
     click.echo(f"done: {out} ({', '.join(rungs)})")
+
+
+@media_cli.command("retry")
+@with_appcontext
+def retry_command():
+    """Queue the conversion of every lecture whose conversion failed, again."""
+    from elearn.media import services
+
+    failed = services.failed_videos()
+    for video in failed:
+        try:
+            services.retry(video, None)
+            click.echo(f"re-queued lecture of activity {video.activity_id}")
+        except services.ServiceError as exc:
+            click.echo(f"skipped activity {video.activity_id}: {exc}")
+    click.echo(f"{len(failed)} failed lecture(s) found")
+
+
+@media_cli.command("demo-lecture")
+@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@with_appcontext
+def demo_lecture_command(folder: Path):
+    """Make the missing lectures of pack video lessons marked ``generate: slides``."""
+    from elearn.media import packs
+
+    try:
+        made = packs.make_demo_lectures(folder)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in made:
+        click.echo(f"  made {path}")
+    if not made:
+        click.echo("  every demo lecture is already there")

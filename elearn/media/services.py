@@ -422,6 +422,7 @@ def run_transcode(activity_id: int, report: Callable[[float, str], None]) -> Non
 
     out = output_dir(video, version)
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_partials(out)
     transcode.transcode(
         source,
         out,
@@ -444,6 +445,18 @@ def run_transcode(activity_id: int, report: Callable[[float, str], None]) -> Non
     if old is not None and old != version:
         shutil.rmtree(output_dir(video, old), ignore_errors=True)
         original_path(video, old).unlink(missing_ok=True)
+
+
+def _remove_dead_partials(out: Path) -> None:
+    """Delete half-made folders of workers that died (SIGKILL leaves them behind)."""
+    for partial in out.parent.glob(f"{out.name}.partial-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(partial, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, under another user
 
 
 def _progress_message(fraction: float, left: float | None) -> str:

@@ -70,7 +70,7 @@ def _sample_args(world):
     db.session.commit()
     course = courses.create_course(world.instructor, slug="mau", title="Khóa học mẫu")
     module = courses.add_module(course, "Phần 1")
-    page = courses.add_page(module, "Bài 1", "Nội dung")
+    courses.add_page(module, "Bài 1", "Nội dung")
     lesson = media.add_video(module, "Bài giảng", "")
     video = media.video_of(lesson)
     video.version = video.ready_version = 1

@@ -213,6 +213,9 @@ def test_the_starter_curriculum_loads(app, runner):
         assert all(len(activities) >= 2 for _m, activities in outline), course.slug
         assert course.sources, course.slug
         for activity in courses.sequence(course):
+            if activity.type == "video":  # a short transcript beside the demo lecture
+                assert len(activity.page.markdown.split()) >= 150, (course.slug, activity.key)
+                continue
             assert len(activity.page.markdown.split()) >= 450, (course.slug, activity.key)
 
 
