@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class MediaInfo:
     """A file the check accepted: an ``audio`` or ``video`` lecture.
 
-    ``width``/``height`` are as displayed (rotation applied); 0 for audio.
+    ``width``/``height`` are as displayed (rotation applied); 0 for audio. ``hdr`` is true
+    for HDR video (PQ or HLG transfer), which the transcoder tone-maps to SDR BT.709.
     """
 
     kind: str
@@ -21,3 +22,4 @@ class MediaInfo:
     height: int
     rotation: int
     bit_depth: int
+    hdr: bool = False

@@ -35,7 +35,7 @@ class VideoForm(BaseForm):
     )
     required = BooleanField(_l("Counts toward completing the course"), default=True)
     threshold = IntegerField(
-        _l("Share of the video to watch (%)"),
+        _l("Share of the video to watch, in percent"),
         default=90,
         validators=[InputRequired(REQUIRED), NumberRange(10, 100)],
         description=_l(

@@ -128,7 +128,7 @@ def update_video(
 
 def _threshold(value: float) -> float:
     if not 0.1 <= value <= 1.0:
-        raise ServiceError(_l("The share to watch must be between 10% and 100%."), "threshold")
+        raise ServiceError(_l("The share to watch must be from 10 to 100 percent."), "threshold")
     return value
 
 

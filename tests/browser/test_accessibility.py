@@ -14,6 +14,7 @@ from elearn.core.models import OutboxMail
 from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.jobs import services as jobs
+from elearn.media import services as media
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
 
@@ -55,6 +56,10 @@ PAGES = [
     ("instructor", "/teach/{course}/modules/{module}/pages/new", "page-new"),
     ("instructor", "/teach/{course}/pages/{activity}/edit", "page-edit"),
     ("instructor", "/teach/{course}/pages/{activity}/preview", "page-preview"),
+    ("instructor", "/teach/{course}/modules/{module}/videos/new", "video-new"),
+    ("instructor", "/teach/{course}/videos/{video}", "teach-video"),
+    ("instructor", "/teach/{course}/videos/{video_empty}", "teach-video-empty"),
+    ("instructor", "/courses/{slug}/lessons/{video}", "lesson-video"),
     ("admin", "/teach", "teach-admin"),
     ("admin", "/jobs", "jobs"),
     ("admin", "/jobs/{job}", "job"),
@@ -78,6 +83,15 @@ def sample_ids(world):
     module = courses.add_module(course, "Phần 1")
     page = courses.add_page(module, "Bài 1", "## Mục\n\nNội dung **đậm**.\n\n- một\n- hai")
     courses.add_page(module, "Bài 2", "Nội dung hai.")
+    video = media.add_video(module, "Bài giảng", "## Lời bài giảng\n\nNội dung.")
+    lecture = media.video_of(video)
+    lecture.version = lecture.ready_version = 1
+    lecture.state, lecture.kind, lecture.duration = "ready", "video", 75.0
+    lecture.original_name, lecture.rungs = "bài giảng.mp4", "240p,360p"
+    media.add_caption(
+        video, world.instructor, "vi", "WEBVTT\n\n00:01.000 --> 00:02.000\nChào\n".encode(), "a"
+    )
+    empty = media.add_video(module, "Bài giảng chưa có tệp", "")
     courses.set_status(course, world.instructor, True)
     db.session.commit()
     return {
@@ -90,6 +104,8 @@ def sample_ids(world):
         "course": course.id,
         "module": module.id,
         "activity": page.id,
+        "video": video.id,
+        "video_empty": empty.id,
         "job": jobs.start("content.rerender", owner_id=world.admin.id).id,
     }
 
