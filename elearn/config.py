@@ -66,6 +66,10 @@ class Config:
     #: Largest request body accepted, in bytes (uploads come in chunks below this).
     MAX_CONTENT_LENGTH = int(_env("MAX_REQUEST_BYTES", str(16 * 1024 * 1024)))
 
+    #: CSRF tokens last as long as the session: a long upload or a lecture watched for
+    #: hours must not fail on a token that expired after Flask-WTF's default hour.
+    WTF_CSRF_TIME_LIMIT = None
+
     SECURE_COOKIES = _flag("SECURE_COOKIES", False)
     #: Number of proxies (nginx) in front of the app whose X-Forwarded-* headers are trusted.
     PROXY_COUNT = int(_env("PROXY_COUNT", "0"))

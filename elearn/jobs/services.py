@@ -77,8 +77,13 @@ def start(
     target_type: str | None = None,
     target_id: int | None = None,
     max_attempts: int = 3,
+    prepare: Callable[[Job], None] | None = None,
 ) -> Job:
-    """Create a job and queue it. Commits: the row must exist before a worker looks."""
+    """Create a job and queue it. Commits: the row must exist before a worker looks.
+
+    ``prepare(job)`` runs after the row has its id and before the commit, so the caller
+    can point its own rows at the job in the same transaction.
+    """
     from elearn import tasks
 
     if kind not in HANDLERS:
@@ -92,6 +97,9 @@ def start(
         max_attempts=max_attempts,
     )
     db.session.add(job)
+    if prepare is not None:
+        db.session.flush()
+        prepare(job)
     db.session.commit()
     log.info("job %s (%s) queued on %s", job.id, kind, job.queue)
     tasks.enqueue(job.queue, job.id)

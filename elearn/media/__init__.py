@@ -1,1 +1,1 @@
-"""Media: checking, transcoding and serving video and audio lectures (issue 4, in progress)."""
+"""Media: video and audio lectures: upload, checking, transcoding, captions, serving."""

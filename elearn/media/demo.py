@@ -29,6 +29,8 @@ from pathlib import Path
 
 import ffmpeg
 
+from elearn.media import transcode
+
 log = logging.getLogger(__name__)
 
 #: Fonts with Vietnamese glyphs, best first; the first one present is used.
@@ -353,7 +355,7 @@ def make_lecture(
         command = [command[0], "-v", "error", "-y", "-nostdin", *command[1:]]
         video_out.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _run(command)
+            transcode.run_ffmpeg(command, TOOL_TIMEOUT)  # transcode.py owns running ffmpeg
         except BaseException:
             partial.unlink(missing_ok=True)
             raise

@@ -40,6 +40,9 @@ class Video(db.Model):
     version: Mapped[int] = mapped_column(default=0)
     #: The version whose output is complete and served (None: nothing served yet).
     ready_version: Mapped[int | None]
+    #: The version served before ``ready_version``, still answered for learners who were
+    #: in the middle of it when the new one became ready (deleted with the next one).
+    previous_version: Mapped[int | None]
     duration: Mapped[float | None]
     width: Mapped[int | None]
     height: Mapped[int | None]

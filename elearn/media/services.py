@@ -79,17 +79,33 @@ def media_dir() -> Path:
 
 def part_path(upload: Upload) -> Path:
     """Return where an upload's chunks are written."""
-    return media_dir() / "uploads" / f"{upload.id}.part"
+    return upload_part(upload.id)
 
 
-def original_path(video: Video, version: int | None = None) -> Path:
-    """Return where the accepted file of ``version`` (default: the newest) is kept."""
-    return media_dir() / "originals" / str(video.activity_id) / f"v{version or video.version}.orig"
+def original_path(video: Video | int, version: int | None = None) -> Path:
+    """Return where the accepted file of ``version`` (default: the newest) is kept.
+
+    ``video`` may be a Video or its activity id (no database access then).
+    """
+    activity_id = video if isinstance(video, int) else video.activity_id
+    version = version or video.version
+    return media_dir() / "originals" / str(activity_id) / f"v{version}.orig"
 
 
-def output_dir(video: Video, version: int) -> Path:
+def output_dir(video: Video | int, version: int) -> Path:
     """Return the folder the transcode of ``version`` makes (and that is served)."""
-    return media_dir() / "lectures" / str(video.activity_id) / f"v{version}"
+    activity_id = video if isinstance(video, int) else video.activity_id
+    return media_dir() / "lectures" / str(activity_id) / f"v{version}"
+
+
+def upload_part(upload_id: str) -> Path:
+    """Return where the chunks of upload ``upload_id`` are written."""
+    return media_dir() / "uploads" / f"{upload_id}.part"
+
+
+def checking_path(upload_id: str) -> Path:
+    """Return where a complete upload waits while it is checked (one request owns it)."""
+    return media_dir() / "uploads" / f"{upload_id}.checking"
 
 
 # --- the activity ----------------------------------------------------------------------------
@@ -255,30 +271,27 @@ def upload_for(activity: Activity, owner: User, upload_id: str) -> Upload:
     return upload
 
 
-def write_chunk(upload: Upload, offset: int, stream: BinaryIO, length: int) -> int:
-    """Write ``length`` bytes from ``stream`` at ``offset``; return the new offset.
+def write_chunk(part: Path, size: int, offset: int, stream: BinaryIO, length: int) -> int:
+    """Write ``length`` bytes from ``stream`` at ``offset`` of ``part``; return the new offset.
 
-    The caller must have ended its database transaction: a chunk over a slow link takes
-    seconds and must not hold SQLite's write lock. The part file's size is the truth
-    (a chunk cut off half-way keeps the bytes that arrived); a lock on it keeps two
-    requests from writing the same upload at once. Updating ``upload.received`` is left
-    to the caller.
+    Takes plain values, not the Upload: the caller has ended its database transaction
+    (a chunk over a slow link takes seconds and must not hold SQLite's write lock), and
+    touching an expired ORM object here would silently open a new one. The part file's
+    size is the truth (a chunk cut off half-way keeps the bytes that arrived); a lock on
+    it keeps two requests from writing the same upload at once.
     """
-    part = part_path(upload)
     if not part.exists():
         raise NotFound(_l("This upload is unknown or was abandoned; start it again."))
     with open(part, "r+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise UploadConflict(
-                _l("Another part of this file is still arriving."),
-                os.fstat(handle.fileno()).st_size,
-            ) from exc
+            have = os.fstat(handle.fileno()).st_size
+            raise UploadConflict(_l("Another part of this file is still arriving."), have) from exc
         have = os.fstat(handle.fileno()).st_size
         if offset != have:
             raise UploadConflict(_l("Continuing from where the server stopped."), have)
-        if have + length > upload.size:
+        if have + length > size:
             raise TooLarge(_l("More data arrived than the file's announced size."))
         handle.seek(have)
         left = length
@@ -295,12 +308,25 @@ def write_chunk(upload: Upload, offset: int, stream: BinaryIO, length: int) -> i
         return handle.tell()
 
 
-def check_part(upload_id: str, size: int) -> transcode.MediaInfo:
+def claim_complete(upload_id: str) -> Path | None:
+    """Take a complete upload for checking; None if another request already took it.
+
+    The rename is atomic, so when a retried last chunk races the first, one request
+    checks the file and the other is told it is being checked.
+    """
+    target = checking_path(upload_id)
+    try:
+        os.rename(upload_part(upload_id), target)
+    except FileNotFoundError:
+        return None
+    return target
+
+
+def check_part(part: Path, size: int) -> transcode.MediaInfo:
     """Run the ffprobe check on a complete upload; a refused file is deleted at once.
 
     Needs no database (the caller holds no transaction while ffprobe runs).
     """
-    part = media_dir() / "uploads" / f"{upload_id}.part"
     try:
         if not part.is_file() or part.stat().st_size != size:
             raise transcode.MediaRefused(_l("The file did not arrive whole; upload it again."))
@@ -313,22 +339,24 @@ def check_part(upload_id: str, size: int) -> transcode.MediaInfo:
 def discard_upload(upload: Upload) -> None:
     """Forget an upload and delete what arrived of it."""
     part_path(upload).unlink(missing_ok=True)
+    checking_path(upload.id).unlink(missing_ok=True)
     db.session.delete(upload)
 
 
 def finish_upload(upload: Upload, actor: User, info: transcode.MediaInfo) -> Video:
     """Keep a checked upload as the lecture's new original and start the transcode job.
 
-    The lecture keeps serving what it had until the new version is ready.
+    The file moves into place only together with the commit; if the commit fails it is
+    put back, so the instructor's upload is never lost. The lecture keeps serving what
+    it had until the new version is ready.
     """
     activity = db.session.get(Activity, upload.activity_id)
     video = video_of(activity)
-    part = part_path(upload)
+    checking = checking_path(upload.id)
     db.session.delete(upload)
     video.version += 1
     target = original_path(video)
     target.parent.mkdir(parents=True, exist_ok=True)
-    part.rename(target)
     video.state, video.kind, video.error = "processing", info.kind, None
     video.original_name, video.original_size = upload.filename, upload.size
     if video.ready_version is None:
@@ -340,38 +368,55 @@ def finish_upload(upload: Upload, actor: User, info: transcode.MediaInfo) -> Vid
         target_id=activity.id,
         detail=upload.filename,
     )
-    db.session.flush()
-    start_transcode(video, actor.id)
+    os.rename(checking, target)
+    try:
+        start_transcode(video, actor.id)  # commits
+    except BaseException:
+        db.session.rollback()
+        os.rename(target, checking)
+        raise
     return video
 
 
 def start_transcode(video: Video, owner_id: int | None) -> None:
-    """Queue the transcode of the lecture's newest original (commits)."""
+    """Queue the transcode of the lecture's newest original (commits).
+
+    The lecture points at its newest job; an older job that is still queued or running
+    finds it was superseded and does nothing.
+    """
     from elearn.jobs import services as jobs
 
     video.state, video.error = "processing", None
-    job = jobs.start(
-        "media.transcode", owner_id=owner_id, target_type="video", target_id=video.activity_id
-    )
-    video = db.session.get(Video, video.activity_id)
-    if (
-        video.state == "processing" or video.job_id is None
-    ):  # an immediate run (tests) may already have finished
+
+    def point_at(job) -> None:
         video.job_id = job.id
-    db.session.commit()
+
+    jobs.start(
+        "media.transcode",
+        owner_id=owner_id,
+        target_type="video",
+        target_id=video.activity_id,
+        prepare=point_at,
+    )
 
 
 def clean_abandoned_uploads() -> int:
     """Remove uploads untouched for ``MEDIA_UPLOAD_TTL`` seconds, and their chunks."""
-    cutoff = utcnow() - timedelta(seconds=current_app.config["MEDIA_UPLOAD_TTL"])
-    stale = list(db.session.scalars(select(Upload).where(Upload.updated_at < cutoff)))
-    for upload in stale:
-        part_path(upload).unlink(missing_ok=True)
+    ttl = current_app.config["MEDIA_UPLOAD_TTL"]
+    cutoff = utcnow() - timedelta(seconds=ttl)
+    limit = time.time() - ttl
+    stale = []
+    for upload in db.session.scalars(select(Upload).where(Upload.updated_at < cutoff)):
+        part = part_path(upload)
+        if part.exists() and part.stat().st_mtime >= limit:
+            continue  # a chunk arrived lately (its row's time is set after the write)
+        part.unlink(missing_ok=True)
+        checking_path(upload.id).unlink(missing_ok=True)
         db.session.delete(upload)
+        stale.append(upload)
     # Parts with no row (a crash between the two) go too, once old enough.
     folder = media_dir() / "uploads"
     known = {f"{u.id}.part" for u in db.session.scalars(select(Upload))}
-    limit = time.time() - current_app.config["MEDIA_UPLOAD_TTL"]
     if folder.is_dir():
         for part in folder.iterdir():
             if part.name not in known and part.stat().st_mtime < limit:
@@ -393,17 +438,23 @@ def human_size(size: int) -> str:
 # --- the transcode job -----------------------------------------------------------------------
 
 
-def run_transcode(activity_id: int, report: Callable[[float, str], None]) -> None:
+def run_transcode(job, report: Callable[[float, str], None]) -> None:
     """Transcode the newest original of a lecture; safe to run twice (the job handler).
 
     Output goes to the version's folder through a temporary sibling renamed into place.
-    If a newer upload arrived meanwhile, this result is dropped (the newer job serves).
+    A job the lecture no longer points at (a newer upload or a retry came after it) does
+    nothing. No ORM object is touched while ffmpeg runs, so no transaction stays open.
     """
+    activity_id, job_id = job.target_id, job.id
     video = db.session.get(Video, activity_id)
     if video is None:
         raise ServiceError(_l("This video lesson no longer exists."))
+    if video.job_id != job_id:
+        log.info("lecture %s: job %s was superseded by job %s", activity_id, job_id, video.job_id)
+        return
     version = video.version
-    source = original_path(video, version)
+    source = original_path(activity_id, version)
+    out = output_dir(activity_id, version)
     db.session.commit()  # hold no transaction while ffmpeg runs for minutes
     if not source.exists():
         raise transcode.TranscodeFailed(_l("The uploaded file is missing; upload it again."))
@@ -420,7 +471,6 @@ def run_transcode(activity_id: int, report: Callable[[float, str], None]) -> Non
         left = spent / fraction - spent if fraction > 0.02 else None
         report(fraction, _progress_message(fraction, left))
 
-    out = output_dir(video, version)
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_dead_partials(out)
     transcode.transcode(
@@ -432,19 +482,36 @@ def run_transcode(activity_id: int, report: Callable[[float, str], None]) -> Non
         threads=current_app.config["MEDIA_TRANSCODE_THREADS"],
     )
     video = db.session.get(Video, activity_id, populate_existing=True)
-    if video.version != version:
+    if video.job_id != job_id or video.version != version:
         log.info("lecture %s: version %s superseded; dropping its output", activity_id, version)
         shutil.rmtree(out, ignore_errors=True)
         return
-    old = video.ready_version
+    if video.ready_version != version:
+        video.previous_version = video.ready_version
     video.state, video.ready_version, video.error = "ready", version, None
     video.kind, video.duration = info.kind, info.duration
     video.width, video.height = info.width or None, info.height or None
     video.rungs = ",".join(r.name for r in transcode.choose_rungs(info)) if info.width else ""
+    keep = {version, video.previous_version}
     db.session.commit()
-    if old is not None and old != version:
-        shutil.rmtree(output_dir(video, old), ignore_errors=True)
-        original_path(video, old).unlink(missing_ok=True)
+    _remove_old_files(activity_id, keep, version)
+
+
+def _remove_old_files(activity_id: int, keep_outputs: set, keep_original: int) -> None:
+    """Delete outputs other than ``keep_outputs`` and originals other than the current one.
+
+    The previous version stays served for a while, so a learner in the middle of it is
+    not cut off when the new one becomes ready.
+    """
+    lectures = output_dir(activity_id, 1).parent
+    for folder in lectures.glob("v*") if lectures.is_dir() else []:
+        number = folder.name[1:]
+        if number.isdigit() and int(number) not in keep_outputs:
+            shutil.rmtree(folder, ignore_errors=True)
+    originals = original_path(activity_id, 1).parent
+    for file in originals.glob("v*.orig") if originals.is_dir() else []:
+        if file.name != f"v{keep_original}.orig":
+            file.unlink(missing_ok=True)
 
 
 def _remove_dead_partials(out: Path) -> None:
@@ -472,11 +539,14 @@ def _progress_message(fraction: float, left: float | None) -> str:
     )
 
 
-def mark_failed(activity_id: int, error: str) -> None:
-    """Record that a lecture's transcode gave up (the original stays; retry is possible)."""
-    video = db.session.get(Video, activity_id)
-    if video is not None and video.state == "processing":
-        video.state, video.error = "failed", error
+def mark_failed(job) -> None:
+    """Record that a lecture's transcode gave up (the original stays; retry is possible).
+
+    Only the lecture's newest job may do this; a superseded job's failure is its own.
+    """
+    video = db.session.get(Video, job.target_id)
+    if video is not None and video.job_id == job.id and video.state == "processing":
+        video.state, video.error = "failed", job.error or ""
 
 
 def retry(video: Video, actor_id: int | None) -> None:
@@ -561,7 +631,7 @@ def served_file(video: Video, version: int, name: str) -> Path | None:
     """Return the file ``name`` of a ready version, or None (never outside its folder)."""
     from werkzeug.security import safe_join
 
-    if version != video.ready_version:
+    if version not in (video.ready_version, video.previous_version):
         return None
     folder = output_dir(video, version)
     joined = safe_join(str(folder), name)

@@ -9,7 +9,7 @@ from elearn.media import services
 
 
 def _failed(job) -> None:
-    services.mark_failed(job.target_id, job.error or "")
+    services.mark_failed(job)
 
 
 @handler(
@@ -17,7 +17,7 @@ def _failed(job) -> None:
 )
 def transcode_lecture(job, report) -> None:
     """Make the HLS ladder, MP4 and poster of a lecture's newest upload (safe to repeat)."""
-    services.run_transcode(job.target_id, report)
+    services.run_transcode(job, report)
 
 
 MAINTENANCE.append(services.clean_abandoned_uploads)

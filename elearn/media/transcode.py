@@ -9,6 +9,7 @@ person who uploaded the file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,6 +17,9 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -367,6 +371,52 @@ def _die_with_parent() -> None:
         pass  # not Linux: the process group is still killed on ordinary errors
 
 
+#: Seconds ffmpeg may go without a progress report before it counts as stuck and is killed.
+STALL_SECONDS = 300
+
+
+class _Watchdog:
+    """Kill ffmpeg's process group if it reports no progress for ``limit`` seconds."""
+
+    def __init__(self, process: subprocess.Popen, limit: float):
+        self.process, self.limit = process, limit
+        self.last = time.monotonic()
+        self.fired = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def alive(self) -> None:
+        self.last = time.monotonic()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(5.0, self.limit / 4)):
+            if time.monotonic() - self.last > self.limit and self.process.poll() is None:
+                self.fired = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                return
+
+
+def run_ffmpeg(command: list[str], timeout: float) -> None:
+    """Run an ffmpeg command built elsewhere with ffmpeg-python (e.g. the demo lecture).
+
+    This module owns running ffmpeg; failures raise RuntimeError with ffmpeg's last words.
+    """
+    try:
+        subprocess.run(  # noqa: S603 - a command built with ffmpeg-python, no shell
+            command, capture_output=True, timeout=timeout, check=True
+        )
+    except subprocess.CalledProcessError as exc:
+        detail = exc.stderr.decode("utf-8", "replace")[-500:]
+        raise RuntimeError(f"ffmpeg failed: {detail}") from exc
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        raise RuntimeError(f"ffmpeg failed: {exc}") from exc
+
+
 def transcode(
     source: Path,
     destination: Path,
@@ -387,26 +437,44 @@ def transcode(
     (work / "hls").mkdir(parents=True)
     command = build_command(source, work, info, preset, threads)
     log.info("transcoding %s: %s", source.name, " ".join(command))
+    # ffmpeg's errors go to a file: a pipe nobody reads while progress is read would fill
+    # up (64 KiB of warnings from a damaged middle) and block ffmpeg for ever.
+    errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
     process = subprocess.Popen(  # noqa: S603 - arguments built above, no shell
         command,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
         start_new_session=True,
         preexec_fn=_die_with_parent,
     )
+    watchdog = _Watchdog(process, STALL_SECONDS)
     try:
         for line in process.stdout:
+            watchdog.alive()
             key, _, value = line.strip().partition("=")
             if key == "out_time_us" and value.isdigit() and progress and info.duration:
                 progress(min(1.0, int(value) / 1_000_000 / info.duration))
-        error = process.stderr.read()
         process.wait()
     except BaseException:
         os.killpg(process.pid, signal.SIGKILL)  # never leave ffmpeg running behind us
         process.wait()
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        watchdog.stop()
+        errors.seek(0)
+        error = errors.read()[-2000:]
+        errors.close()
+    if watchdog.fired:
+        shutil.rmtree(work, ignore_errors=True)
+        log.warning("ffmpeg stalled on %s for %s s; killed", source.name, STALL_SECONDS)
+        raise TranscodeFailed(
+            _l(
+                "The conversion stopped making progress and was ended. The original is "
+                "kept; try again, or upload another export."
+            )
+        )
     if process.returncode != 0 or not (work / "hls" / "master.m3u8").exists():
         shutil.rmtree(work, ignore_errors=True)
         log.warning("ffmpeg failed on %s: %s", source.name, error[-500:])

@@ -28,6 +28,7 @@ from flask_login import current_user
 
 from elearn.core.access import Access, access
 from elearn.core.actions import perform
+from elearn.core.clock import utcnow
 from elearn.core.forms import ConfirmForm
 from elearn.core.services import NotFound, ServiceError
 from elearn.courses import services as courses
@@ -59,7 +60,12 @@ FILE_MAX_AGE = 24 * 3600
 
 def _lecture_or_404(activity_id: int):
     activity = db.session.get(Activity, activity_id)
-    if activity is None or activity.type != "video" or activity.archived:
+    if (
+        activity is None
+        or activity.type != "video"
+        or activity.archived
+        or activity.module.archived
+    ):
         abort(404)
     return activity, services.video_of(activity)
 
@@ -71,6 +77,11 @@ def lecture_file(activity_id: int, version: int, name: str):
     activity, video = _lecture_or_404(activity_id)
     if not services.may_watch(current_user, activity):
         abort(403)
+    course = activity.module.course
+    if not courses.is_staff(current_user, course) and not services.shown_to_learners(
+        activity, video
+    ):
+        abort(404)  # hidden from learners (captions required and missing)
     path = services.served_file(video, version, name)
     if path is None:
         abort(404)
@@ -294,6 +305,8 @@ def upload_offset(course_id: int, activity_id: int, upload_id: str):
     except NotFound as exc:
         return _json_error(exc, 404)
     part = services.part_path(upload)
+    if services.checking_path(upload.id).exists():
+        return jsonify(offset=upload.size, size=upload.size)  # complete, being checked
     return jsonify(offset=part.stat().st_size if part.exists() else 0, size=upload.size)
 
 
@@ -311,12 +324,22 @@ def upload_chunk(course_id: int, activity_id: int, upload_id: str):
     length = request.content_length
     if offset is None or length is None:
         return _json_error(_("The chunk's offset or length is missing."), 400)
-    size = upload.size
-    db.session.commit()  # no transaction (SQLite lock) while the chunk crosses the network
+    # Plain values only from here: the commit ends the transaction (SQLite's write lock)
+    # before the chunk crosses the network, and expired ORM objects would open a new one.
+    size, part = upload.size, services.part_path(upload)
+    done_url = url_for("teach_media.video", course_id=course_id, activity_id=activity_id)
+    db.session.commit()
+    if services.checking_path(upload_id).exists():  # a retried last chunk
+        return jsonify(
+            error=_("Upload complete. Checking the file…"),
+            offset=size,
+            size=size,
+            redirect=done_url,
+        ), 409
     try:
-        received = services.write_chunk(upload, offset, request.stream, length)
+        received = services.write_chunk(part, size, offset, request.stream, length)
     except services.UploadConflict as exc:
-        return jsonify(error=str(exc), offset=exc.offset), 409
+        return jsonify(error=str(exc), offset=exc.offset, size=size, redirect=done_url), 409
     except services.TooLarge as exc:
         return _json_error(exc, 413)
     except NotFound as exc:
@@ -324,11 +347,19 @@ def upload_chunk(course_id: int, activity_id: int, upload_id: str):
     if received < size:
         upload = db.session.get(Upload, upload_id)
         if upload is not None:
-            upload.received = received
+            upload.received, upload.updated_at = received, utcnow()
             db.session.commit()
         return jsonify(offset=received, size=size)
+    checking = services.claim_complete(upload_id)
+    if checking is None:  # a retried last chunk: the first request is checking the file
+        return jsonify(
+            error=_("Upload complete. Checking the file…"),
+            offset=size,
+            size=size,
+            redirect=done_url,
+        ), 409
     try:
-        info = services.check_part(upload_id, size)
+        info = services.check_part(checking, size)
     except transcode.MediaRefused as exc:
         upload = db.session.get(Upload, upload_id)
         if upload is not None:
@@ -337,15 +368,11 @@ def upload_chunk(course_id: int, activity_id: int, upload_id: str):
         return _json_error(exc, 422)
     upload = db.session.get(Upload, upload_id)
     if upload is None:
+        checking.unlink(missing_ok=True)
         return _json_error(_("This upload is unknown or was abandoned; start it again."), 404)
     services.finish_upload(upload, current_user, info)  # commits (starts the job)
     flash(_("The file was accepted and is being converted for the web."), "success")
-    return jsonify(
-        offset=size,
-        size=size,
-        done=True,
-        redirect=url_for("teach_media.video", course_id=course_id, activity_id=activity_id),
-    )
+    return jsonify(offset=size, size=size, done=True, redirect=done_url)
 
 
 @teach_bp.route("/<int:course_id>/videos/<int:activity_id>/retry", methods=["POST"])

@@ -121,7 +121,12 @@ def record_watch(
     if activity.completion != "watch":
         raise WatchRefused(_l("This lesson has no video to watch."))
     now = utcnow()
-    existing = watch_state(run, activity)
+    # Locked: two reports at once (PostgreSQL) must not overwrite each other's intervals.
+    existing = db.session.scalar(
+        select(ActivityProgress)
+        .where(ActivityProgress.enrolment_id == run.id, ActivityProgress.activity_id == activity.id)
+        .with_for_update()
+    )
     before = watch.loads(existing.watched) if existing else []
     after = watch.merge([*before, *intervals])
     gained = watch.seconds(after) - watch.seconds(before)

@@ -72,8 +72,11 @@ def parse(raw: str, duration: float) -> list[Interval]:
         start, end = item
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in item):
             raise BadReport("an interval holds a non-number")
-        if not (math.isfinite(start) and math.isfinite(end)):
-            raise BadReport("an interval is not finite")
+        try:
+            if not (math.isfinite(start) and math.isfinite(end)):
+                raise BadReport("an interval is not finite")
+        except OverflowError as exc:  # an integer too large for a float
+            raise BadReport("an interval is not finite") from exc
         if start < 0 or end > duration + END_SLACK or end < start:
             raise BadReport("an interval lies outside the lecture")
         start, end = min(float(start), duration), min(float(end), duration)
@@ -88,7 +91,7 @@ def parse_position(raw: str | None, duration: float) -> float | None:
         return None
     try:
         value = float(raw)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise BadReport("position is not a number") from exc
     if not math.isfinite(value) or value < 0 or value > duration + END_SLACK:
         raise BadReport("position lies outside the lecture")

@@ -62,6 +62,7 @@ def upgrade():
     sa.Column('original_size', sa.BigInteger(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('ready_version', sa.Integer(), nullable=True),
+    sa.Column('previous_version', sa.Integer(), nullable=True),
     sa.Column('duration', sa.Double(), nullable=True),
     sa.Column('width', sa.Integer(), nullable=True),
     sa.Column('height', sa.Integer(), nullable=True),

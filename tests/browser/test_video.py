@@ -99,9 +99,10 @@ def _wait(page, script: str, timeout: float = 20) -> None:
 
 def _ready_lecture(world, activity, clip):
     upload = media.start_upload(activity, world.instructor, clip.name, clip.stat().st_size)
+    size = clip.stat().st_size
     with clip.open("rb") as stream:
-        media.write_chunk(upload, 0, stream, clip.stat().st_size)
-    info = media.check_part(upload.id, upload.size)
+        media.write_chunk(media.part_path(upload), size, 0, stream, size)
+    info = media.check_part(media.claim_complete(upload.id), size)
     media.finish_upload(upload, world.instructor, info)  # converts here (immediate jobs)
     media.add_caption(
         activity,

@@ -202,3 +202,58 @@ def test_a_worker_killed_mid_transcode_leaves_no_ffmpeg_and_nothing_served(tmp_p
         time.sleep(0.2)
     assert left.stdout.strip() == "", "ffmpeg outlived its worker"
     assert not destination.exists()  # only the .partial folder, which is never served
+
+
+def _picture(path):
+    """Mean luma and mean saturation over all frames (ffmpeg signalstats YAVG, SATAVG)."""
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-vf",
+            "signalstats,metadata=print:file=-",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    values = {"YAVG": [], "SATAVG": []}
+    for line in result.stdout.splitlines():
+        key, _, value = line.removeprefix("lavfi.signalstats.").partition("=")
+        if key in values:
+            values[key].append(float(value))
+    return tuple(sum(v) / len(v) for v in values.values())
+
+
+@pytest.mark.parametrize("name", ["hdr_pq", "hdr_hlg"])
+def test_the_check_recognises_pq_and_hlg_video_as_hdr(clips, sources, name):
+    info = transcode.check(clips[name], 3600)
+    assert info.hdr
+    assert info.bit_depth == 10  # HEVC too, whose probe has no bits_per_raw_sample
+    assert not transcode.check(clips["sdr"], 3600).hdr
+    assert not transcode.check(sources["ten-bit"], 3600).hdr  # 10-bit alone is not HDR
+
+
+@pytest.mark.parametrize("name", ["hdr_pq", "hdr_hlg"])
+def test_hdr_is_tone_mapped_to_8_bit_bt709_that_looks_like_the_sdr_picture(
+    app, clips, tmp_path, name
+):
+    _info, out, _seen = _run(clips[name], tmp_path)
+    for path in (out / "fallback.mp4", out / "hls" / "240p" / "index.m3u8"):
+        video = _video(path)
+        assert video["pix_fmt"] == "yuv420p"
+        assert video["color_transfer"] == "bt709"
+        assert video["color_primaries"] == "bt709"
+        assert video["color_space"] == "bt709"
+    luma, saturation = _picture(out / "fallback.mp4")
+    sdr_luma, sdr_saturation = _picture(clips["sdr"])
+    # HDR pixels passed through as they are look grey: saturation falls below half.
+    assert luma == pytest.approx(sdr_luma, rel=0.2)
+    assert saturation > 0.6 * sdr_saturation

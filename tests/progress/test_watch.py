@@ -104,6 +104,7 @@ def test_seeking_to_the_end_or_jumping_around_does_not_complete(duration, jumps)
         "[[1, 2, 3]]",
         '{"a": 1}',
         "not json",
+        "[[0, 1" + "0" * 400 + "]]",  # too large for a float
         json.dumps([[0, 1]] * (watch.MAX_INTERVALS + 1)),
     ],
 )

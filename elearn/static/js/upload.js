@@ -174,6 +174,17 @@
           window.location.assign(result.data.redirect);
           return;
         }
+        if (result.status === 409 && result.data.offset >= file.size) {
+          // A retried last chunk: the server already has the whole file and is checking it.
+          window.localStorage.removeItem(key);
+          say(msg("checking"));
+          await sleep(3);
+          window.location.assign(result.data.redirect);
+          return;
+        }
+        if (result.status === 409) {
+          await sleep(1); // another request for this upload may still be finishing
+        }
         if (result.status === 200 || result.status === 409) {
           if (result.status === 200) {
             var seconds = Math.max((Date.now() - began) / 1000, 0.1);
@@ -203,8 +214,12 @@
           }
           continue;
         }
-        window.localStorage.removeItem(key);
-        throw new Error(result.data.error || String(result.status));
+        if (result.status === 404 || result.status === 413 || result.status === 422) {
+          window.localStorage.removeItem(key); // refused or gone: nothing to resume
+        }
+        // Otherwise (an expired session, say) the upload stays resumable: choosing the
+        // same file again after signing in continues it.
+        throw new Error(result.data.error || msg("session"));
       }
     }
 
