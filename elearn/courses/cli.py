@@ -48,8 +48,8 @@ def load_command(folder: Path, staff_usernames: tuple[str, ...], new_only: bool)
 
     queued = media_packs.queue_unconverted()
     for course in courses:
-        pages = len(services.sequence(course))
-        click.echo(f"  {course.slug}: {course.title} ({pages} pages, {course.status})")
+        lessons = len(services.sequence(course))
+        click.echo(f"  {course.slug}: {course.title} ({lessons} lessons, {course.status})")
     if queued:
         click.echo(f"  {queued} lecture(s) queued for conversion (the worker converts them)")
     kept = " (courses already here were left as they are)" if new_only else ""

@@ -45,6 +45,9 @@ def worker_command(queue_name: str, threads: int):
             periodic=name == "short",
             worker_type="thread",
             check_worker_health=True,
+            # An idle consumer polls at most every 2 s (Huey's default backs off to 10 s),
+            # so a conversion starts soon after the instructor's upload.
+            max_delay=2.0,
         )
         for name in names
     ]

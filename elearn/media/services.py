@@ -495,6 +495,9 @@ def run_transcode(job, report: Callable[[float, str], None]) -> None:
     keep = {version, video.previous_version}
     db.session.commit()
     _remove_old_files(activity_id, keep, version)
+    from flask_babel import gettext as _
+
+    report(1.0, _("Converted: learners can watch it."))
 
 
 def _remove_old_files(activity_id: int, keep_outputs: set, keep_original: int) -> None:
@@ -531,6 +534,8 @@ def _progress_message(fraction: float, left: float | None) -> str:
 
     if left is None:
         return _("%(percent)d%% converted", percent=int(fraction * 100))
+    if left < 60:
+        return _("%(percent)d%% converted, less than a minute left", percent=int(fraction * 100))
     minutes = max(1, round(left / 60))
     return _(
         "%(percent)d%% converted, about %(minutes)d min left",
