@@ -68,6 +68,7 @@ def course(slug: str):
         confirm_form=ConfirmForm(),
         is_staff=services.is_staff(current_user, course),
         next_activity=_next_activity(course, run),
+        durations={a.id: v.duration for a, v in media.videos_of(course) if v.ready_version},
     )
 
 

@@ -243,6 +243,8 @@ def test_the_lesson_page_shows_the_player_with_captions(ready):
     assert f"/media/{activity.id}/v1/hls/master.m3u8" in page
     assert "data-report-url" in page
     assert "vendor/hls.js/hls.light.min.js" in page
+    outline = learner.get(f"/courses/{course.slug}").get_data(as_text=True)
+    assert "video · 0:03" in outline  # the course outline shows a video's length
 
 
 def test_a_failed_conversion_says_why_keeps_the_original_and_can_be_retried(
