@@ -134,7 +134,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(content_cli)
     from elearn.jobs.cli import worker_command
     from elearn.media.cli import media_cli
+    from elearn.quiz.cli import quiz_cli
 
     app.cli.add_command(media_cli)
+    app.cli.add_command(quiz_cli)
 
     app.cli.add_command(worker_command)
