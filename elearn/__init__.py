@@ -116,6 +116,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(media_teach_bp)
+    from elearn.quiz.views import bp as quiz_bp
+
+    app.register_blueprint(quiz_bp)
 
 
 def register_errors(app: Flask) -> None:

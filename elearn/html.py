@@ -49,3 +49,33 @@ def render_markdown(text: str) -> str:
 
 
 _EXTERNAL_LINK = re.compile(r'<a href="(https?://[^"]*)"')
+
+
+def _clean(raw: str) -> str:
+    raw = _DROP_WITH_CONTENT.sub("", raw)
+    cleaned = bleach.clean(
+        raw,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+    )
+    return _EXTERNAL_LINK.sub(r'<a href="\1" rel="noopener noreferrer"', cleaned)
+
+
+def render_text(text: str, text_format: str) -> str:
+    """Return sanitised HTML for question text in a GIFT format: html, plain, markdown, moodle.
+
+    ``html`` is cleaned with the same allowlist as pages; ``plain`` is escaped with its
+    line breaks kept; ``markdown`` and Moodle's auto-format are rendered as Markdown.
+    """
+    if text_format == "html":
+        return _clean(text or "")
+    if text_format == "plain":
+        paragraphs = [p for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+        return "".join(
+            "<p>" + "<br>".join(bleach.clean(line) for line in p.strip().split("\n")) + "</p>"
+            for p in paragraphs
+        )
+    return render_markdown(text)

@@ -43,3 +43,62 @@ def check_command(file: Path, format_name: str | None):
             click.echo(f"  {where}line {problem.line}{title}: {problem.message}", err=True)
         raise SystemExit(1) from exc
     click.echo(json.dumps([q.to_json() for q in questions], ensure_ascii=False, indent=2))
+
+
+def _course(slug: str):
+    from sqlalchemy import select
+
+    from elearn.courses.models import Course
+    from elearn.extensions import db
+
+    course = db.session.scalar(select(Course).where(Course.slug == slug))
+    if course is None:
+        raise click.ClickException(f"no course with the short name {slug!r}")
+    return course
+
+
+@quiz_cli.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--format", "format_name", type=click.Choice(sorted(FORMATS)), default="gift")
+@click.option("--only-valid", is_flag=True, help="Import the valid questions, skip the others.")
+@with_appcontext
+def import_command(slug: str, file: Path, format_name: str, only_valid: bool):
+    """Import the questions of FILE into the bank of course SLUG (all or nothing)."""
+    from elearn.extensions import db
+    from elearn.quiz import services
+
+    course = _course(slug)
+    try:
+        rows = services.import_questions(
+            course, file.read_bytes(), format_name, None, only_valid=only_valid
+        )
+    except FormatError as exc:
+        db.session.rollback()
+        click.echo(f"nothing was imported: {exc}", err=True)
+        for problem in exc.problems:
+            where = f"question {problem.question}, " if problem.question else ""
+            click.echo(f"  {where}line {problem.line}: {problem.message}", err=True)
+        raise SystemExit(1) from exc
+    except services.ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"imported {len(rows)} question(s) into {slug}")
+
+
+@quiz_cli.command("export")
+@click.argument("slug")
+@click.option("--format", "format_name", type=click.Choice(sorted(FORMATS)), default="gift")
+@with_appcontext
+def export_command(slug: str, format_name: str):
+    """Print the question bank of course SLUG as GIFT or Aiken."""
+    from elearn.quiz import services
+
+    try:
+        click.echo(services.export_bank(_course(slug), format_name), nl=False)
+    except FormatError as exc:
+        click.echo(f"refused: {exc}", err=True)
+        for problem in exc.problems:
+            click.echo(f"  question {problem.question}: {problem.message}", err=True)
+        raise SystemExit(1) from exc

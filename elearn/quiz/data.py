@@ -165,3 +165,46 @@ def truefalse_answers(correct: bool, feedback_true: str, feedback_false: str) ->
         AnswerData("true", 1.0 if correct else 0.0, feedback_true),
         AnswerData("false", 0.0 if correct else 1.0, feedback_false),
     ]
+
+
+def from_json(data: dict) -> QuestionData:
+    """Rebuild a question from ``QuestionData.to_json()`` (how the bank stores it)."""
+    kind = data["type"]
+    answers: list[AnswerData] = []
+    numerical: list[NumericalAnswer] = []
+    pairs: list[tuple[str, str]] = []
+    if kind in ANSWER_TYPES:
+        answers = [
+            AnswerData(a["text"], a["fraction"], a.get("feedback", "")) for a in data["answers"]
+        ]
+    elif kind == "truefalse":
+        answers = truefalse_answers(
+            bool(data["correct"]), data.get("feedback_true", ""), data.get("feedback_false", "")
+        )
+    elif kind == "numerical":
+        numerical = [
+            NumericalAnswer(
+                value=n.get("value"),
+                tolerance=n.get("tolerance"),
+                minimum=n.get("min"),
+                maximum=n.get("max"),
+                fraction=n["fraction"],
+                feedback=n.get("feedback", ""),
+            )
+            for n in data["numerical"]
+        ]
+    elif kind == "matching":
+        pairs = [(p["question"], p["answer"]) for p in data["pairs"]]
+    return QuestionData(
+        type=kind,
+        name=data.get("name", ""),
+        category=data.get("category", ""),
+        text=data["text"],
+        text_format=data.get("text_format", DEFAULT_TEXT_FORMAT),
+        general_feedback=data.get("general_feedback", ""),
+        answers=answers,
+        numerical=numerical,
+        pairs=pairs,
+        options=dict(data.get("options") or {}),
+        line=data.get("line", 0),
+    )

@@ -15,6 +15,7 @@ from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.jobs import services as jobs
 from elearn.media import services as media
+from elearn.quiz import services as quiz
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
 
@@ -60,10 +61,20 @@ PAGES = [
     ("instructor", "/teach/{course}/videos/{video}", "teach-video"),
     ("instructor", "/teach/{course}/videos/{video_empty}", "teach-video-empty"),
     ("instructor", "/courses/{slug}/lessons/{video}", "lesson-video"),
+    ("instructor", "/teach/{course}/questions", "question-bank"),
     ("admin", "/teach", "teach-admin"),
     ("admin", "/jobs", "jobs"),
     ("admin", "/jobs/{job}", "job"),
 ]
+QUESTIONS = """\
+$CATEGORY: co-ban
+
+::Một:: Cấp độ cao nhất là? {=Chuyển đổi số ~Số hóa thông tin}
+
+::Hai:: Dữ liệu là nền tảng của Chính phủ số. {T}
+
+::Ba:: Ghép. {=Chính phủ số -> dịch vụ công =Kinh tế số -> thương mại điện tử}
+"""
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = [1280, 320]
 
@@ -92,6 +103,7 @@ def sample_ids(world):
         video, world.instructor, "vi", "WEBVTT\n\n00:01.000 --> 00:02.000\nChào\n".encode(), "a"
     )
     empty = media.add_video(module, "Bài giảng chưa có tệp", "")
+    quiz.import_questions(course, QUESTIONS.encode(), "gift", world.instructor)
     courses.set_status(course, world.instructor, True)
     db.session.commit()
     return {
@@ -149,3 +161,20 @@ def test_a_form_with_errors_has_no_violations(live_server, page_factory):
     sign_in(page, live_server, "learner", "wrong")
     assert page.locator(".error-summary").count() == 1
     assert _violations(page) == []
+
+
+def test_the_question_import_preview_has_no_violations(
+    live_server, page_factory, sample_ids, tmp_path
+):
+    """The preview is the answer to a POST: upload a file with one broken question, then scan."""
+    path = tmp_path / "cau-hoi.gift"
+    path.write_text(QUESTIONS + "\n::Bốn:: Không có đáp án đúng {~một ~hai}\n", encoding="utf-8")
+    page = page_factory(bypass_csp=True)
+    sign_in(page, live_server, "teacher", PASSWORD)
+    page.goto(f"{live_server}/teach/{sample_ids['course']}/questions")
+    page.locator("#file").set_input_files(str(path))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Kiểm tra tệp").click()
+    assert "Bốn" in page.locator(".error-summary").inner_text()
+    assert _violations(page) == []
+    screenshot(page, "question-import-preview")

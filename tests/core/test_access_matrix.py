@@ -18,6 +18,7 @@ from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.jobs import services as jobs
 from elearn.media import services as media
+from elearn.quiz import services as quiz
 from tests.conftest import _config_dict
 
 VISITORS = ["anonymous", "learner", "instructor", "hr_other", "hr_unit", "admin"]
@@ -41,6 +42,8 @@ BY_OBJECT = {
     "media.report_watch": {v: "403" for v in VISITORS if v != "anonymous"},
     "teach_media.upload_offset": {"admin": "404"},
     "teach_media.upload_chunk": {"admin": "404"},
+    # The instructor (asked earlier) removed the sample question; it is gone for the admin.
+    "teach_quiz.remove": {"admin": "404"},
 }
 #: Routes whose normal answer is a redirect to the sign-in page.
 ENDS_AT_LOGIN = {"accounts.logout"}
@@ -82,6 +85,7 @@ def _sample_args(world):
         lesson, world.instructor, "vi", b"WEBVTT\n\n00:01.000 --> 00:02.000\nXin chao\n", "vi.vtt"
     )
     upload = media.start_upload(lesson, world.instructor, "bai-giang.mp4", 1000)
+    [question] = quiz.import_questions(course, "Dữ liệu là nền tảng. {T}".encode(), "gift", None)
     courses.set_status(course, world.instructor, True)
     db.session.commit()
     return {
@@ -95,6 +99,7 @@ def _sample_args(world):
         "name": "poster.jpg",
         "caption_id": caption.id,
         "upload_id": upload.id,
+        "question_id": question.id,
         "user_id": world.learner.id,  # in hr_unit's subtree, outside hr_other's
         "unit_id": world.team_a1.id,
         "mail_id": mail.id,
