@@ -73,6 +73,7 @@ def register_jobs(app: Flask) -> None:
     from elearn.courses import tasks as _courses_tasks  # noqa: F401
     from elearn.media import packs as _media_packs  # noqa: F401 - video lessons in packs
     from elearn.media import tasks as _media_tasks  # noqa: F401
+    from elearn.quiz import packs as _quiz_packs  # noqa: F401 - question files in packs
 
     tasks.bind(app)
 

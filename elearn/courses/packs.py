@@ -64,6 +64,12 @@ class PageData:
 VIDEO_LOADER = None
 #: ``(activity, target folder) -> dict`` of extra keys a video lesson exports.
 VIDEO_EXPORTER = None
+#: ``(course, path) -> int``: loads a pack's question file into the bank; set by
+#: ``elearn.quiz.packs``; ``QUESTION_CHECKER(path)`` raises on a file with problems.
+QUESTION_LOADER = None
+QUESTION_CHECKER = None
+#: ``(course, target folder) -> str | None``: writes the bank as a GIFT file in an export.
+QUESTION_EXPORTER = None
 
 
 @dataclass
@@ -89,6 +95,8 @@ class PackData:
     status: str
     sources: list[dict]
     modules: list[ModuleData]
+    #: A GIFT file of questions for the course's bank, relative to the pack (or None).
+    questions: str | None = None
 
 
 def _fail(where: Path, line, message: str):
@@ -215,9 +223,24 @@ def read_pack(folder: Path) -> PackData:
                 _read_video(item, page, folder, course_file)
             module.pages.append(page)
         modules.append(module)
+    questions = doc.get("questions")
+    if questions is not None:
+        if not isinstance(questions, str):
+            _fail(course_file, doc["__line__"], "'questions' must be a file name")
+        path = _inside(folder, questions, course_file, doc["__line__"])
+        if not path.is_file():
+            _fail(course_file, doc["__line__"], f"file '{questions}' does not exist")
+        if QUESTION_CHECKER is not None:
+            try:
+                QUESTION_CHECKER(path)
+            except ServiceError as exc:
+                problems = getattr(exc, "problems", [])
+                detail = "; ".join(f"line {p.line}: {p.message}" for p in problems[:5])
+                _fail(path, None, f"{exc} {detail}".strip())
     return PackData(
         folder=folder,
         slug=slug,
+        questions=questions,
         title=_text(doc, "title", course_file),
         summary=_text(doc, "summary", course_file, required=False),
         topic=topic,
@@ -349,6 +372,8 @@ def apply_pack(pack: PackData) -> Course:
                 False,
             )
             wanted_activities.add(page.key)
+    if pack.questions and QUESTION_LOADER is not None:
+        QUESTION_LOADER(course, pack.folder / pack.questions)
     for key, module in modules.items():
         if key not in wanted_modules:
             module.archived = True
@@ -408,6 +433,7 @@ def export_pack(course: Course, folder: Path) -> Path:
     audience = (
         "all" if course.settings.audience_all else [u.code for u in services.audience_units(course)]
     )
+    questions = QUESTION_EXPORTER(course, target) if QUESTION_EXPORTER is not None else None
     doc = {
         "format": FORMAT_VERSION,
         "slug": course.slug,
@@ -421,6 +447,7 @@ def export_pack(course: Course, folder: Path) -> Path:
             {"file": s.file, "title": s.title, **({"date": s.date} if s.date else {})}
             for s in course.sources
         ],
+        **({"questions": questions} if questions else {}),
         "modules": modules,
     }
     (target / "course.yaml").write_text(

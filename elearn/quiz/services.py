@@ -146,6 +146,17 @@ def as_data(question: Question) -> qdata.QuestionData:
     return qdata.from_json(stored)
 
 
+def update_question(row: Question, question: qdata.QuestionData) -> None:
+    """Replace a stored question with an edited one (same type)."""
+    course = db.session.get(Course, row.course_id)
+    stored = question.to_json()
+    stored.pop("line", None)
+    row.category_id = category(course, question.category).id
+    row.name, row.text, row.text_format = question.name[:255], question.text, question.text_format
+    row.html = render_text(question.text, question.text_format)
+    row.data = json.dumps(stored, ensure_ascii=False)
+
+
 def export_bank(course: Course, format_name: str) -> str:
     """Write a course's bank as GIFT or Aiken (Aiken refuses questions it cannot hold)."""
     if format_name not in FORMATS:

@@ -13,9 +13,10 @@ from elearn.core.forms import ConfirmForm
 from elearn.core.services import ServiceError
 from elearn.courses import services as courses
 from elearn.extensions import db
-from elearn.quiz import services
+from elearn.html import render_text
+from elearn.quiz import editor, services, types
 from elearn.quiz.formats import FormatError
-from elearn.quiz.forms import ConfirmImportForm, ImportForm
+from elearn.quiz.forms import ConfirmImportForm, ImportForm, QuestionForm
 
 bp = Blueprint("teach_quiz", __name__, url_prefix="/teach")
 
@@ -152,3 +153,60 @@ def remove(course_id: int, question_id: int):
         abort(400)
     perform(lambda: services.remove_question(question), _("The question was removed."))
     return redirect(url_for("teach_quiz.bank", course_id=course.id))
+
+
+def _question_form(course, kind: str, row=None):
+    """Show and handle the editor of one question: preview without saving, or save."""
+    form = QuestionForm()
+    text_format = row.text_format if row is not None else "markdown"
+    if request.method == "GET" and row is not None:
+        editor.fill(form, services.as_data(row))
+    preview = None
+    if form.validate_on_submit():
+        try:
+            question = editor.build(kind, form, text_format)
+        except ServiceError as exc:
+            target = form[exc.field] if exc.field and exc.field in form else form.text
+            target.errors = [*target.errors, str(exc)]
+        else:
+            if form.preview.data:
+                preview = question
+            else:
+                if row is None:
+                    services.add_question(course, question, current_user)
+                    message = _("The question was added to the bank.")
+                else:
+                    services.update_question(row, question)
+                    message = _("The question was saved.")
+                db.session.commit()
+                flash(message, "success")
+                return redirect(url_for("teach_quiz.bank", course_id=course.id))
+    return render_template(
+        "teach/question_form.html",
+        course=course,
+        form=form,
+        kind=kind,
+        row=row,
+        preview=preview,
+        preview_html=render_text(preview.text, preview.text_format) if preview else "",
+        shown=types.order(preview, "preview") if preview else [],
+    )
+
+
+@bp.route("/<int:course_id>/questions/new/<kind>", methods=["GET", "POST"])
+@access(Access.INSTRUCTOR)
+def new_question(course_id: int, kind: str):
+    """Write a new question of one type, with a preview as learners see it."""
+    course = courses.staff_course(current_user, course_id)
+    if kind not in TYPE_LABELS:
+        abort(404)
+    return _question_form(course, kind)
+
+
+@bp.route("/<int:course_id>/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@access(Access.INSTRUCTOR)
+def edit_question(course_id: int, question_id: int):
+    """Edit a question of the bank (its type stays)."""
+    course = courses.staff_course(current_user, course_id)
+    row = services.question_in(course, question_id)
+    return _question_form(course, row.type, row)

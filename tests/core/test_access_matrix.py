@@ -100,6 +100,7 @@ def _sample_args(world):
         "caption_id": caption.id,
         "upload_id": upload.id,
         "question_id": question.id,
+        "kind": "multichoice",
         "user_id": world.learner.id,  # in hr_unit's subtree, outside hr_other's
         "unit_id": world.team_a1.id,
         "mail_id": mail.id,

@@ -205,6 +205,19 @@ def test_export_then_load_round_trips(world, pack_root):
 def test_the_starter_curriculum_loads(app, runner):
     result = runner.invoke(args=["content", "load", str(CONTENT)])
     assert result.exit_code == 0, result.output
+    from elearn.quiz import services as quiz
+
+    def banks():
+        return {c.slug: len(quiz.questions_of(c)) for c in db.session.scalars(select(Course))}
+
+    for course in db.session.scalars(select(Course)):
+        bank = quiz.questions_of(course)
+        assert len(bank) >= 10, course.slug
+        assert len({q.type for q in bank}) >= 5, course.slug  # several types
+    before = banks()
+    again = runner.invoke(args=["content", "load", str(CONTENT)])
+    assert again.exit_code == 0, again.output
+    assert banks() == before  # loading again adds no question twice
     loaded = db.session.scalars(select(Course).order_by(Course.slug)).all()
     assert len(loaded) == len([p for p in CONTENT.iterdir() if (p / "course.yaml").exists()])
     for course in loaded:
