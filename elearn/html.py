@@ -11,6 +11,7 @@ import re
 
 import bleach
 import markdown as markdown_lib
+from markupsafe import escape
 
 #: Bump when the allowlist changes; stored with each rendering.
 ALLOWLIST_VERSION = 1
@@ -75,7 +76,7 @@ def render_text(text: str, text_format: str) -> str:
     if text_format == "plain":
         paragraphs = [p for p in re.split(r"\n\s*\n", text or "") if p.strip()]
         return "".join(
-            "<p>" + "<br>".join(bleach.clean(line) for line in p.strip().split("\n")) + "</p>"
+            "<p>" + "<br>".join(str(escape(line)) for line in p.strip().split("\n")) + "</p>"
             for p in paragraphs
         )
     return render_markdown(text)

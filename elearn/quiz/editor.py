@@ -26,6 +26,9 @@ def build(kind: str, form, text_format: str = "markdown") -> qdata.QuestionData:
     """
     if kind not in EDITABLE_TYPES:
         raise ServiceError(_l("Unknown question type."))
+    for field in (form.name, form.category):
+        if any(ch in (field.data or "") for ch in "\r\n\t{}"):
+            raise ServiceError(_l("Use one line, without braces."), field.name)
     common = {
         "type": kind,
         "name": nfc((form.name.data or "").strip()),
@@ -147,9 +150,15 @@ def _pairs(form) -> list[tuple[str, str]]:
 
 def _same_as_import(question: qdata.QuestionData) -> None:
     """Refuse what an import would refuse (the GIFT reader's rules), naming the problem."""
-    _questions, problems = gift.parse_with_errors(gift.export([question]))
+    back, problems = gift.parse_with_errors(gift.export([question]))
     if problems:
         raise ServiceError(problems[0].message, "text")
+    if len(back) != 1 or back[0].type != question.type:
+        # e.g. a multiple choice whose answers are all 100% reads back as a short answer
+        raise ServiceError(
+            _l("Give the wrong answers less than 100%, or choose another question type."),
+            "answers" if question.answers else "text",
+        )
 
 
 def fill(form, question: qdata.QuestionData) -> None:
@@ -159,7 +168,7 @@ def fill(form, question: qdata.QuestionData) -> None:
     form.text.data = question.text
     form.general_feedback.data = question.general_feedback
     if question.type in ("multichoice", "multiresponse", "shortanswer"):
-        while len(form.answers.entries) < len(question.answers) + 1:
+        while len(form.answers.entries) < min(len(question.answers) + 1, form.answers.max_entries):
             form.answers.append_entry()
         for row, answer in zip(form.answers.entries, question.answers, strict=False):
             row.form.text.data = answer.text
@@ -171,7 +180,9 @@ def fill(form, question: qdata.QuestionData) -> None:
         form.feedback_true.data = question.answers[0].feedback
         form.feedback_false.data = question.answers[1].feedback
     elif question.type == "numerical":
-        while len(form.numbers.entries) < len(question.numerical) + 1:
+        while len(form.numbers.entries) < min(
+            len(question.numerical) + 1, form.numbers.max_entries
+        ):
             form.numbers.append_entry()
         for row, number in zip(form.numbers.entries, question.numerical, strict=False):
             if number.is_range:
@@ -181,7 +192,7 @@ def fill(form, question: qdata.QuestionData) -> None:
             row.form.fraction.data = _choice(row.form.fraction, number.fraction)
             row.form.feedback.data = number.feedback
     elif question.type == "matching":
-        while len(form.pairs.entries) < len(question.pairs) + 1:
+        while len(form.pairs.entries) < min(len(question.pairs) + 1, form.pairs.max_entries):
             form.pairs.append_entry()
         for row, (left, right) in zip(form.pairs.entries, question.pairs, strict=False):
             row.form.left.data, row.form.right.data = left, right

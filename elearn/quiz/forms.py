@@ -20,6 +20,9 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from elearn.core.forms import BaseForm
 
+#: Most answer, number or pair rows the editor shows (imports are refused beyond it).
+MAX_ROWS = 100
+
 FORMAT_CHOICES = [SelectChoice("gift", "GIFT (Moodle)"), SelectChoice("aiken", "Aiken")]
 
 
@@ -126,7 +129,7 @@ class QuestionForm(BaseForm):
         description=_l("Shown to every learner after answering, when the quiz allows."),
         render_kw={"rows": 2},
     )
-    answers = FieldList(FormField(AnswerForm), min_entries=5, max_entries=20)
+    answers = FieldList(FormField(AnswerForm), min_entries=5, max_entries=MAX_ROWS)
     case_sensitive = BooleanField(_l("Upper and lower case must match"))
     correct = SelectField(
         _l("The statement is"),
@@ -136,7 +139,7 @@ class QuestionForm(BaseForm):
     )
     feedback_true = StringField(_l("Feedback for “true”"), validators=[Optional()])
     feedback_false = StringField(_l("Feedback for “false”"), validators=[Optional()])
-    numbers = FieldList(FormField(NumberForm), min_entries=3, max_entries=10)
-    pairs = FieldList(FormField(PairForm), min_entries=5, max_entries=20)
+    numbers = FieldList(FormField(NumberForm), min_entries=3, max_entries=MAX_ROWS)
+    pairs = FieldList(FormField(PairForm), min_entries=5, max_entries=MAX_ROWS)
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save"))

@@ -1,7 +1,8 @@
 """Question files in content packs: ``questions: questions.gift`` in a course file.
 
 Loading adds the file's questions that the course's bank does not have yet (matched by
-category and title), so loading again adds nothing and questions edited on the site stay.
+category and title, or text when untitled), so loading again adds nothing and questions
+edited on the site stay.
 """
 
 from __future__ import annotations
@@ -23,19 +24,27 @@ def check_file(path: Path) -> None:
     gift.read(path.read_bytes())
 
 
+def _key(category: str, name: str, text: str) -> tuple[str, str]:
+    """How a pack's question is recognised in the bank: category and title (or its text)."""
+    return services.clean_path(category), (name or "")[:255] or text
+
+
 def load_questions(course: Course, path: Path) -> int:
     """Add the questions of a pack's GIFT file the bank lacks; return how many were added."""
-    have = set(
-        db.session.execute(
-            select(QuestionCategory.path, Question.name)
+    have = {
+        _key(category, name, text)
+        for category, name, text in db.session.execute(
+            select(QuestionCategory.path, Question.name, Question.text)
             .join(Question, Question.category_id == QuestionCategory.id)
             .where(Question.course_id == course.id)
         ).all()
-    )
+    }
     added = 0
     for question in gift.read(path.read_bytes()):
-        if (question.category, question.name) in have:
+        key = _key(question.category, question.name, question.text)
+        if key in have:
             continue
+        have.add(key)
         services.add_question(course, question, None)
         added += 1
     db.session.flush()

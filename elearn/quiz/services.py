@@ -51,9 +51,14 @@ def preview(data: bytes, format_name: str) -> Preview:
     return Preview(questions, problems, text)
 
 
+def clean_path(path: str) -> str:
+    """A category path as stored: parts trimmed, empty parts dropped, at most 255 characters."""
+    return "/".join(part.strip() for part in (path or "").split("/") if part.strip())[:255]
+
+
 def category(course: Course, path: str) -> QuestionCategory:
     """Return (creating it if needed) the category ``path`` of a course's bank."""
-    path = "/".join(part.strip() for part in (path or "").split("/") if part.strip())[:255]
+    path = clean_path(path)
     found = db.session.scalar(
         select(QuestionCategory).where(
             QuestionCategory.course_id == course.id, QuestionCategory.path == path

@@ -23,7 +23,6 @@ Adding a type means one class here (with its ``slug``) and its parser/editor par
 from __future__ import annotations
 
 import random
-import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -66,8 +65,12 @@ def normalise_text(text: str, case_sensitive: bool = False) -> str:
 def parse_number(typed) -> float | None:
     """Read a typed number: "3,14", "3.14", " 1 000 " and "1e3" all work; None if not one."""
     if isinstance(typed, int | float) and not isinstance(typed, bool):
-        return float(typed)
-    text = "".join(str(typed or "").split())
+        try:
+            value = float(typed)
+        except OverflowError:
+            return None
+        return value if value == value and abs(value) != float("inf") else None
+    text = "".join(str(typed or "").split())[:100]
     if not text:
         return None
     if "," in text and "." not in text:
@@ -77,6 +80,39 @@ def parse_number(typed) -> float | None:
     except ValueError:
         return None
     return value if value == value and abs(value) != float("inf") else None
+
+
+#: Longest typed answer graded; anything longer is cut (no answer needs more).
+MAX_TYPED = 2000
+
+
+def _wildcard_match(pattern: str, typed: str) -> bool:
+    """Match ``typed`` against ``pattern`` where ``*`` is any text, in linear time.
+
+    (A regular expression would backtrack for seconds on long input and many stars.)
+    """
+    pieces = pattern.split("*")
+    if len(pieces) == 1:
+        return pattern == typed
+    first, last = pieces[0], pieces[-1]
+    if not (typed.startswith(first) and typed.endswith(last)):
+        return False
+    position, end = len(first), len(typed) - len(last)
+    for piece in pieces[1:-1]:
+        found = typed.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return position <= end
+
+
+def _index(value) -> int | None:
+    """A stored choice index from a response, or None if it is not one."""
+    try:
+        index = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return index if index >= 0 else None
 
 
 class QuestionType:
@@ -108,10 +144,10 @@ class MultiChoice(QuestionType):
         """Grade as the class docstring says."""
         if response is None or response == "":
             return Grade(0.0, "unanswered")
-        try:
-            answer = question.answers[int(response)]
-        except (ValueError, TypeError, IndexError):
+        index = _index(response)
+        if index is None or index >= len(question.answers):
             return Grade(0.0, "wrong")
+        answer = question.answers[index]
         fraction = _clamp(answer.fraction)
         return Grade(fraction, _state(fraction), answer.feedback)
 
@@ -127,11 +163,13 @@ class MultiResponse(QuestionType):
 
     def grade(self, question, response):
         """Grade as the class docstring says."""
-        picked = sorted({int(i) for i in (response or []) if str(i).lstrip("-").isdigit()})
-        if not picked:
+        values = response if isinstance(response, list | tuple | set) else [response]
+        indices = [_index(v) for v in values if v not in (None, "")]
+        if not indices:
             return Grade(0.0, "unanswered")
-        if any(i < 0 or i >= len(question.answers) for i in picked):
+        if any(i is None or i >= len(question.answers) for i in indices):
             return Grade(0.0, "wrong")
+        picked = sorted(set(indices))
         fraction = _clamp(sum(question.answers[i].fraction for i in picked))
         feedback = " ".join(
             question.answers[i].feedback for i in picked if question.answers[i].feedback
@@ -163,13 +201,14 @@ class ShortAnswer(QuestionType):
     def grade(self, question, response):
         """Grade as the class docstring says."""
         case = bool(question.options.get("case_sensitive"))
-        typed = normalise_text(response or "", case)
+        typed = normalise_text(str(response or "")[:MAX_TYPED], case)
         if not typed:
             return Grade(0.0, "unanswered")
         best = None
         for answer in question.answers:
-            pattern = re.escape(normalise_text(answer.text, case)).replace(r"\*", ".*")
-            if re.fullmatch(pattern, typed) and (best is None or answer.fraction > best.fraction):
+            if _wildcard_match(normalise_text(answer.text, case), typed) and (
+                best is None or answer.fraction > best.fraction
+            ):
                 best = answer
         if best is None:
             return Grade(0.0, "wrong")
@@ -213,13 +252,15 @@ class Matching(QuestionType):
 
     def grade(self, question, response):
         """Grade as the class docstring says."""
-        response = response or {}
+        response = response if isinstance(response, dict) else {}
         if not any(str(v or "").strip() for v in response.values()):
             return Grade(0.0, "unanswered")
         right = 0
         for index, (_left, answer) in enumerate(question.pairs):
             chosen = response.get(index, response.get(str(index)))
-            if chosen is not None and normalise_text(chosen, True) == normalise_text(answer, True):
+            if chosen is not None and normalise_text(str(chosen), True) == normalise_text(
+                answer, True
+            ):
                 right += 1
         fraction = right / len(question.pairs) if question.pairs else 0.0
         return Grade(fraction, _state(fraction))
@@ -232,7 +273,7 @@ class Essay(QuestionType):
 
     def grade(self, question, response):
         """Grade as the class docstring says."""
-        if not (response or "").strip():
+        if not str(response or "").strip():
             return Grade(0.0, "unanswered")
         return Grade(None, "needs_grading")
 

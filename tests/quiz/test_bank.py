@@ -162,3 +162,23 @@ def test_question_text_is_sanitised_whatever_its_format(world, make_course):
     assert "<script" not in question.html
     assert "onerror" not in question.html
     assert "Xin chào" in question.html
+
+
+def test_loading_a_pack_again_adds_no_question_twice(world, make_course, tmp_path):
+    from elearn.quiz import packs as quiz_packs
+
+    course = make_course()
+    path = tmp_path / "q.gift"
+    path.write_text(
+        "$CATEGORY: chuong 1 / co ban\n\n::A:: Một? {T}\n\nKhông tiêu đề? {F}\n", encoding="utf-8"
+    )
+    assert quiz_packs.load_questions(course, path) == 2
+    assert quiz_packs.load_questions(course, path) == 0
+    assert len(services.questions_of(course)) == 2
+
+
+def test_plain_text_questions_are_escaped(world, make_course):
+    course = make_course()
+    services.import_questions(course, "[plain]<b>đậm</b> {T}".encode(), "gift", world.instructor)
+    [question] = services.questions_of(course)
+    assert "&lt;b&gt;" in question.html

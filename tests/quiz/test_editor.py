@@ -141,3 +141,33 @@ def test_an_imported_question_is_edited_without_losing_its_weights(as_user, worl
     question = services.as_data(row)
     assert question.name == "Ba (sửa)"
     assert [a.fraction for a in question.answers] == [0.3333333, 0.6666667, -0.5]
+
+
+def test_a_question_with_many_answers_can_be_edited(as_user, world, make_course):
+    course = make_course()
+    answers = " ".join(["=Đúng"] + [f"~Sai {n}" for n in range(24)])
+    services.import_questions(course, f"Chọn. {{{answers}}}".encode(), "gift", world.instructor)
+    db.session.commit()
+    [row] = services.questions_of(course)
+    page = as_user("instructor").get(f"/teach/{course.id}/questions/{row.id}/edit")
+    assert page.status_code == 200
+    assert "Sai 23" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_id"),
+    [
+        (
+            {"category": "a\n\n::Chen:: Cau {T}", **_answers(("A", "1", ""), ("B", "0", ""))},
+            "category",
+        ),
+        ({"name": "Tiêu đề {T}", **_answers(("A", "1", ""), ("B", "0", ""))}, "name"),
+        (_answers(("A", "1", ""), ("B", "1", "")), "answers"),  # would read back as short answer
+    ],
+)
+def test_what_would_not_survive_export_is_refused(as_user, make_course, fields, field_id):
+    course = make_course()
+    page = _post(as_user("instructor"), course, "multichoice", fields)
+    assert page.status_code == 200
+    assert f'id="{field_id}-error"' in page.get_data(as_text=True)
+    assert services.questions_of(course) == []

@@ -137,3 +137,41 @@ def test_the_order_is_stable_within_an_attempt_and_differs_between_attempts():
     orders = {tuple(types.order(MC, seed)) for seed in range(50)}
     assert types.order(MC, 7) == types.order(MC, 7)
     assert len(orders) > 1
+
+
+@pytest.mark.parametrize(
+    ("pattern", "typed", "matches"),
+    [
+        ("cntt", "cntt", True),
+        ("cnt*", "cntt", True),
+        ("*số", "chuyển đổi số", True),
+        ("*đổi*", "chuyển đổi số", True),
+        ("a*b*c", "abc", True),
+        ("a*b*c", "acb", False),
+        ("a*a", "a", False),  # the pieces may not overlap
+        ("*", "", True),
+    ],
+)
+def test_wildcards_match_as_in_moodle(pattern, typed, matches):
+    assert types._wildcard_match(pattern, typed) is matches  # noqa: SLF001
+
+
+def test_a_long_typed_answer_against_many_wildcards_is_graded_at_once():
+    """A regular expression took 47 s here; the linear match does not backtrack."""
+    question = one("Nêu ý chính. {=*chuyển*đổi*số*xong}")
+    typed = "chuyển đổi số " * 500  # never ends with "xong"
+    assert types.grade(question, typed).state == "wrong"
+
+
+@pytest.mark.parametrize("response", ["-1", "--1", "²", "x", -1, 99])
+def test_odd_choice_responses_are_wrong_not_errors(response):
+    """A negative index must not pick the last answer; junk must not raise."""
+    assert types.grade(MC, response).state == "wrong"
+    assert types.grade(MR, [0, response]).state == "wrong"
+
+
+def test_odd_shapes_for_matching_essay_and_numbers_do_not_crash():
+    assert types.grade(MATCH, ["not", "a", "dict"]).state == "unanswered"
+    assert types.grade(ESSAY, 42).state == "needs_grading"
+    assert types.grade(NUM, 10**400).state == "wrong"
+    assert types.parse_number("1" * 500) is None or types.grade(NUM, "1" * 500).state == "wrong"
