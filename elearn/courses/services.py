@@ -180,6 +180,14 @@ def sequence(course: Course) -> list[Activity]:
     return [a for _m, activities in outline(course) for a in activities]
 
 
+def module_in(course: Course, module_id: int) -> Module:
+    """Return a live module of ``course``, else raise NotFound."""
+    module = db.session.get(Module, module_id)
+    if module is None or module.course_id != course.id or module.archived:
+        raise NotFound(_l("Module not found."))
+    return module
+
+
 def activity_in(course: Course, activity_id: int) -> Activity:
     """Return a live activity of ``course``, else raise NotFound."""
     activity = db.session.get(Activity, activity_id)

@@ -13,7 +13,6 @@ from elearn.core.database import writes
 from elearn.core.forms import ConfirmForm, page_number
 from elearn.courses import services
 from elearn.courses.forms import CourseForm, ModuleForm, PageForm, StaffForm
-from elearn.courses.models import Module
 from elearn.extensions import db
 from elearn.html import render_markdown
 from elearn.jobs import services as jobs
@@ -58,17 +57,21 @@ def course(slug: str):
     course = services.course_for(current_user, slug)
     runs = services.runs_of(current_user, course)
     run = runs[0] if runs else None
+    outline = services.outline(course)
+    lessons = [a for _m, activities in outline for a in activities]
     return render_template(
         "courses/course.html",
         course=course,
-        outline=services.outline(course),
+        outline=outline,
         run=run,
         runs=runs,
         states=progress.states(run),
         confirm_form=ConfirmForm(),
         is_staff=services.is_staff(current_user, course),
         next_activity=_next_activity(course, run),
-        durations={a.id: v.duration for a, v in media.videos_of(course) if v.ready_version},
+        durations={
+            a.id: v.duration for a, v in media.videos_of(course, lessons) if v.ready_version
+        },
     )
 
 
@@ -312,13 +315,6 @@ def set_status(course_id: int):
     return redirect(url_for("teach.edit", course_id=course_id))
 
 
-def _module_or_404(course, module_id: int) -> Module:
-    module = db.session.get(Module, module_id)
-    if module is None or module.course_id != course.id or module.archived:
-        abort(404)
-    return module
-
-
 @teach_bp.route("/<int:course_id>/modules", methods=["POST"])
 @access(Access.INSTRUCTOR)
 def add_module(course_id: int):
@@ -337,7 +333,7 @@ def add_module(course_id: int):
 def rename_module(course_id: int, module_id: int):
     """Rename a module."""
     course = services.staff_course(current_user, course_id)
-    module = _module_or_404(course, module_id)
+    module = services.module_in(course, module_id)
     form = ModuleForm()
     if form.validate_on_submit():
         perform(
@@ -353,7 +349,7 @@ def rename_module(course_id: int, module_id: int):
 def move_module(course_id: int, module_id: int):
     """Move a module up or down."""
     course = services.staff_course(current_user, course_id)
-    module = _module_or_404(course, module_id)
+    module = services.module_in(course, module_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.move(module, -1 if request.form.get("direction") == "up" else 1)
@@ -367,7 +363,7 @@ def move_module(course_id: int, module_id: int):
 def new_page(course_id: int, module_id: int):
     """Write a new page in a module (with a preview before saving)."""
     course = services.staff_course(current_user, course_id)
-    module = _module_or_404(course, module_id)
+    module = services.module_in(course, module_id)
     return _page_form(course, module, None)
 
 

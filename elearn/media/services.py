@@ -156,9 +156,14 @@ def video_of(activity: Activity) -> Video:
     return video
 
 
-def videos_of(course: Course) -> list[tuple[Activity, Video]]:
-    """Return the live video activities of a course with their lectures, in order."""
-    live = [a for a in courses.sequence(course) if a.type == "video"]
+def videos_of(course: Course, live: list[Activity] | None = None) -> list[tuple[Activity, Video]]:
+    """Return the live video activities of a course with their lectures, in order.
+
+    ``live``: the course's activities when the caller already loaded them (one query less).
+    """
+    live = [
+        a for a in (live if live is not None else courses.sequence(course)) if a.type == "video"
+    ]
     found = {
         v.activity_id: v
         for v in db.session.scalars(
@@ -616,20 +621,20 @@ def remove_caption(activity: Activity, caption_id: int) -> None:
 # --- who may fetch the files -----------------------------------------------------------------
 
 
-def may_watch(user: User, activity: Activity) -> bool:
-    """Tell whether ``user`` may fetch a lecture's files.
+def watcher(user: User, activity: Activity) -> str | None:
+    """Say as whom ``user`` may fetch a lecture's files: ``staff``, ``learner`` or None.
 
     Course staff and admins always; learners with a run of the course; hr staff when
     the course is offered to them (they review what their units are assigned).
     """
     course = db.session.get(Course, activity.course_id)
     if courses.is_staff(user, course):
-        return True
+        return "staff"
     if not courses.can_see(user, course):
-        return False
-    if courses.current_run(user, course) is not None:
-        return True
-    return user.is_hr
+        return None
+    if courses.current_run(user, course) is not None or user.is_hr:
+        return "learner"
+    return None
 
 
 def served_file(video: Video, version: int, name: str) -> Path | None:

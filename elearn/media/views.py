@@ -32,7 +32,7 @@ from elearn.core.clock import utcnow
 from elearn.core.forms import ConfirmForm
 from elearn.core.services import NotFound, ServiceError
 from elearn.courses import services as courses
-from elearn.courses.models import Activity, Module
+from elearn.courses.models import Activity
 from elearn.extensions import db
 from elearn.jobs.models import Job
 from elearn.media import services, transcode
@@ -75,12 +75,10 @@ def _lecture_or_404(activity_id: int):
 def lecture_file(activity_id: int, version: int, name: str):
     """A playlist, segment, MP4 or poster of a lecture (Range requests answered with 206)."""
     activity, video = _lecture_or_404(activity_id)
-    if not services.may_watch(current_user, activity):
+    role = services.watcher(current_user, activity)
+    if role is None:
         abort(403)
-    course = activity.module.course
-    if not courses.is_staff(current_user, course) and not services.shown_to_learners(
-        activity, video
-    ):
+    if role != "staff" and not services.shown_to_learners(activity, video):
         abort(404)  # hidden from learners (captions required and missing)
     path = services.served_file(video, version, name)
     if path is None:
@@ -105,7 +103,7 @@ def caption_file(slug: str, activity_id: int, caption_id: int):
     """A caption track as WebVTT."""
     course = courses.course_for(current_user, slug)
     activity = courses.activity_in(course, activity_id)
-    if activity.type != "video" or not services.may_watch(current_user, activity):
+    if activity.type != "video" or services.watcher(current_user, activity) is None:
         abort(403)
     caption = services.caption_of(activity, caption_id)
     response = Response(caption.vtt, mimetype="text/vtt")
@@ -158,13 +156,6 @@ def report_watch(slug: str, activity_id: int):
 # --- authoring -------------------------------------------------------------------------------
 
 
-def _module_or_404(course, module_id: int) -> Module:
-    module = db.session.get(Module, module_id)
-    if module is None or module.course_id != course.id or module.archived:
-        abort(404)
-    return module
-
-
 def _video_activity(course, activity_id: int):
     activity = courses.activity_in(course, activity_id)
     if activity.type != "video":
@@ -177,7 +168,7 @@ def _video_activity(course, activity_id: int):
 def new_video(course_id: int, module_id: int):
     """Create a video lesson; the lecture file is uploaded on the next page."""
     course = courses.staff_course(current_user, course_id)
-    module = _module_or_404(course, module_id)
+    module = courses.module_in(course, module_id)
     form = VideoForm()
     if form.validate_on_submit():
         activity = perform(

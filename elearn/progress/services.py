@@ -89,15 +89,20 @@ class WatchRefused(ServiceError):
     """A watch report that cannot be true (the view answers 400 and keeps nothing)."""
 
 
-def watch_state(run: Enrolment | None, activity: Activity) -> ActivityProgress | None:
-    """Return the run's progress row for a video (None before the first visit)."""
+def watch_state(
+    run: Enrolment | None, activity: Activity, *, lock: bool = False
+) -> ActivityProgress | None:
+    """Return the run's progress row for a video (None before the first visit).
+
+    ``lock`` holds the row (FOR UPDATE) so two reports at once on PostgreSQL do not
+    overwrite each other's intervals.
+    """
     if run is None:
         return None
-    return db.session.scalar(
-        select(ActivityProgress).where(
-            ActivityProgress.enrolment_id == run.id, ActivityProgress.activity_id == activity.id
-        )
+    query = select(ActivityProgress).where(
+        ActivityProgress.enrolment_id == run.id, ActivityProgress.activity_id == activity.id
     )
+    return db.session.scalar(query.with_for_update() if lock else query)
 
 
 def record_watch(
@@ -121,12 +126,7 @@ def record_watch(
     if activity.completion != "watch":
         raise WatchRefused(_l("This lesson has no video to watch."))
     now = utcnow()
-    # Locked: two reports at once (PostgreSQL) must not overwrite each other's intervals.
-    existing = db.session.scalar(
-        select(ActivityProgress)
-        .where(ActivityProgress.enrolment_id == run.id, ActivityProgress.activity_id == activity.id)
-        .with_for_update()
-    )
+    existing = watch_state(run, activity, lock=True)
     before = watch.loads(existing.watched) if existing else []
     after = watch.merge([*before, *intervals])
     gained = watch.seconds(after) - watch.seconds(before)

@@ -15,6 +15,15 @@ quiz_cli = click.Group("quiz", help="Quizzes and question files.")
 FORMATS = {"gift": gift, "aiken": aiken}
 
 
+def _echo_problems(headline: str, error: FormatError) -> None:
+    """Print a refusal and one line per problem: question number, line, title, message."""
+    click.echo(headline, err=True)
+    for problem in error.problems:
+        where = f"question {problem.question}, " if problem.question else ""
+        title = f" “{problem.title}”" if problem.title else ""
+        click.echo(f"  {where}line {problem.line}{title}: {problem.message}", err=True)
+
+
 @quiz_cli.command("check")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option(
@@ -36,11 +45,7 @@ def check_command(file: Path, format_name: str | None):
     try:
         questions = FORMATS[format_name].read(file.read_bytes())
     except FormatError as exc:
-        click.echo(f"refused: {exc}", err=True)
-        for problem in exc.problems:
-            where = f"question {problem.question}, " if problem.question else ""
-            title = f" “{problem.title}”" if problem.title else ""
-            click.echo(f"  {where}line {problem.line}{title}: {problem.message}", err=True)
+        _echo_problems(f"refused: {exc}", exc)
         raise SystemExit(1) from exc
     click.echo(json.dumps([q.to_json() for q in questions], ensure_ascii=False, indent=2))
 
@@ -75,10 +80,7 @@ def import_command(slug: str, file: Path, format_name: str, only_valid: bool):
         )
     except FormatError as exc:
         db.session.rollback()
-        click.echo(f"nothing was imported: {exc}", err=True)
-        for problem in exc.problems:
-            where = f"question {problem.question}, " if problem.question else ""
-            click.echo(f"  {where}line {problem.line}: {problem.message}", err=True)
+        _echo_problems(f"nothing was imported: {exc}", exc)
         raise SystemExit(1) from exc
     except services.ServiceError as exc:
         db.session.rollback()
@@ -98,7 +100,5 @@ def export_command(slug: str, format_name: str):
     try:
         click.echo(services.export_bank(_course(slug), format_name), nl=False)
     except FormatError as exc:
-        click.echo(f"refused: {exc}", err=True)
-        for problem in exc.problems:
-            click.echo(f"  question {problem.question}: {problem.message}", err=True)
+        _echo_problems(f"refused: {exc}", exc)
         raise SystemExit(1) from exc

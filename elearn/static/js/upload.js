@@ -30,7 +30,7 @@
       xhr.setRequestHeader("Accept", "application/json");
       if (body instanceof Blob) {
         xhr.setRequestHeader("Content-Type", "application/octet-stream");
-      }
+      } // URLSearchParams bodies are sent as application/x-www-form-urlencoded by the browser
       if (onProgress && xhr.upload) {
         xhr.upload.addEventListener("progress", function (event) {
           onProgress(event.loaded);
@@ -110,26 +110,7 @@
         window.localStorage.removeItem(key);
       }
       var body = new URLSearchParams({ name: file.name, size: String(file.size), csrf_token: csrf });
-      var xhrBody = body.toString();
-      var started = await new Promise(function (resolve, reject) {
-        var xhr = new XMLHttpRequest();
-        xhr.open("POST", form.getAttribute("data-start-url"));
-        xhr.setRequestHeader("Content-Type", "application/x-www-form-urlencoded");
-        xhr.setRequestHeader("X-CSRFToken", csrf);
-        xhr.onload = function () {
-          var data = {};
-          try {
-            data = JSON.parse(xhr.responseText || "{}");
-          } catch (e) {
-            data = {};
-          }
-          resolve({ status: xhr.status, data: data });
-        };
-        xhr.onerror = function () {
-          reject(new Error("network"));
-        };
-        xhr.send(xhrBody);
-      });
+      var started = await request("POST", form.getAttribute("data-start-url"), csrf, body);
       if (started.status !== 201) {
         throw new Error(started.data.error || String(started.status));
       }
