@@ -74,6 +74,7 @@ def register_jobs(app: Flask) -> None:
     from elearn.media import packs as _media_packs  # noqa: F401 - video lessons in packs
     from elearn.media import tasks as _media_tasks  # noqa: F401
     from elearn.quiz import packs as _quiz_packs  # noqa: F401 - question files in packs
+    from elearn.quiz import tasks as _quiz_tasks  # noqa: F401
 
     tasks.bind(app)
 
@@ -117,9 +118,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(media_teach_bp)
+    from elearn.quiz.teach_views import bp as quiz_teach_bp
     from elearn.quiz.views import bp as quiz_bp
 
     app.register_blueprint(quiz_bp)
+    app.register_blueprint(quiz_teach_bp)
+    from elearn.quiz.learn import bp as quiz_learn_bp
+
+    app.register_blueprint(quiz_learn_bp)
 
 
 def register_errors(app: Flask) -> None:

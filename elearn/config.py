@@ -60,6 +60,10 @@ class Config:
     #: X-Accel-Redirect to this internal location instead of being sent by Python.
     MEDIA_ACCEL_PREFIX = _env("MEDIA_ACCEL_PREFIX")
 
+    #: Seconds after a quiz attempt's deadline in which answers sent in time but delayed
+    #: by the network are still accepted; the worker finishes the attempt after it.
+    QUIZ_GRACE_SECONDS = int(_env("QUIZ_GRACE_SECONDS", "30"))
+
     DEMO = _flag("DEMO")
     #: Run jobs inside the request instead of on a worker (tests; never in production).
     JOBS_IMMEDIATE = _flag("JOBS_IMMEDIATE")

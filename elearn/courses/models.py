@@ -17,10 +17,12 @@ from elearn.core.clock import utcnow
 from elearn.core.database import binary_string
 from elearn.extensions import db
 
-ACTIVITY_TYPES = ("page", "video")  # quiz and survey come with their issues
+ACTIVITY_TYPES = ("page", "video", "quiz")  # survey comes with its issue
 #: ``view``: opened; ``mark_done``: the learner says so; ``watch``: a video watched to
-#: its threshold (``elearn.progress.watch``).
-COMPLETION_RULES = ("view", "mark_done", "watch")
+#: its threshold (``elearn.progress.watch``); ``passed``: a quiz's final grade reaches
+#: its pass mark; ``attempted``: a quiz attempt was finished.
+COMPLETION_RULES = ("view", "mark_done", "watch", "passed", "attempted")
+QUIZ_COMPLETION = ("passed", "attempted")
 PAGE_COMPLETION = ("view", "mark_done")
 
 

@@ -26,6 +26,7 @@ from elearn.core.services import AUDIT_LABELS, Forbidden, NotFound, ServiceError
 from elearn.core.vietnamese import collation_key, fold, nfc
 from elearn.courses.models import (
     PAGE_COMPLETION,
+    QUIZ_COMPLETION,
     Activity,
     Course,
     CourseAudience,
@@ -504,7 +505,7 @@ def add_page(
         course_id=course.id,
         module_id=module.id,
         type=kind,
-        key=key or _next_key(course, "v" if kind == "video" else "p", Activity),
+        key=key or _next_key(course, {"video": "v", "quiz": "q"}.get(kind, "p"), Activity),
         title="",
         position=position,
     )
@@ -525,7 +526,8 @@ def update_page(
     """Change a page's title, text and completion settings."""
     if not title.strip():
         raise ServiceError(_l("A page needs a title."), "title")
-    if completion not in (("watch",) if activity.type == "video" else PAGE_COMPLETION):
+    allowed = {"video": ("watch",), "quiz": QUIZ_COMPLETION}.get(activity.type, PAGE_COMPLETION)
+    if completion not in allowed:
         raise ServiceError(_l("Unknown completion rule."), "completion")
     activity.title = nfc(title.strip())
     activity.required = required

@@ -18,6 +18,7 @@ from elearn.html import render_markdown
 from elearn.jobs import services as jobs
 from elearn.media import services as media
 from elearn.progress import services as progress
+from elearn.quiz import learn as quiz_learn
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
 teach_bp = Blueprint("teach", __name__, url_prefix="/teach")
@@ -132,6 +133,7 @@ def lesson(slug: str, activity_id: int):
         state=progress.states(run).get(activity.id),
         confirm_form=ConfirmForm(),
         lecture=_lecture(course, activity, run),
+        quiz=quiz_learn.quiz_context(course, activity, run) if activity.type == "quiz" else None,
         **_neighbours(course, activity),
     )
 
@@ -375,6 +377,10 @@ def edit_page(course_id: int, activity_id: int):
     activity = services.activity_in(course, activity_id)
     if activity.type == "video":
         return redirect(url_for("teach_media.video", course_id=course_id, activity_id=activity_id))
+    if activity.type == "quiz":
+        return redirect(
+            url_for("teach_quizzes.manage", course_id=course_id, activity_id=activity_id)
+        )
     return _page_form(course, activity.module, activity)
 
 

@@ -34,5 +34,7 @@ class ActivityProgress(db.Model):
     watched: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: Video: where to resume, in seconds.
     position: Mapped[float | None]
+    #: Quiz: the final grade (share of the full mark) by the quiz's grading method.
+    grade: Mapped[float | None]
     #: Video: when the last watch report was accepted (the real-time check counts from it).
     reported_at: Mapped[datetime | None]

@@ -4,7 +4,8 @@
 cached state (status, percent, time spent, completed_at, last activity) in the
 caller's transaction. Nothing else writes ActivityProgress or those columns.
 Events: ``viewed`` and ``done`` (pages, and opening a video); ``record_watch`` takes a
-video's watch report (merged intervals, resume position, the completion threshold).
+video's watch report (merged intervals, resume position, the completion threshold);
+``record_quiz`` a quiz's final grade and whether it was passed or attempted.
 A completed run stays completed; a refresher is a new run that starts at 0%.
 """
 
@@ -152,6 +153,30 @@ def record_watch(
         row.percent = watch.share(after, duration)
         if watch.completes(after, duration, threshold):
             row.status, row.percent, row.completed_at = "completed", 1.0, now
+    db.session.flush()
+    _refresh_run(run, now)
+    return row
+
+
+def record_quiz(
+    run: Enrolment, activity: Activity, grade: float | None, *, passed: bool, attempted: bool
+) -> ActivityProgress:
+    """Record a quiz's final grade for a run (after an attempt is graded or regraded).
+
+    The activity completes when the quiz is passed (rule ``passed``) or when an attempt
+    was finished (rule ``attempted``). A completed activity stays completed; its grade
+    follows the quiz's grading method.
+    """
+    if activity.type != "quiz":
+        raise ServiceError(_l("This lesson is not a quiz."))
+    now = utcnow()
+    row = _touch(run, activity, now)
+    row.grade = grade
+    completes = (activity.completion == "passed" and passed) or (
+        activity.completion == "attempted" and attempted
+    )
+    if completes and row.status != "completed":
+        row.status, row.percent, row.completed_at = "completed", 1.0, now
     db.session.flush()
     _refresh_run(run, now)
     return row
