@@ -20,6 +20,16 @@ def to_local(moment: datetime) -> datetime:
     return moment.astimezone(LOCAL_TZ)
 
 
+def from_local(moment: datetime) -> datetime:
+    """Return a local (Asia/Ho_Chi_Minh) datetime as it is stored: naive UTC.
+
+    A naive ``moment`` is read as local time, which is what a datetime-local input gives.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TZ)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def due_at(day: date) -> datetime:
     """Return the naive UTC instant at which a due date ends: the end of that local day.
 

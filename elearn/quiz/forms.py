@@ -1,4 +1,4 @@
-"""Forms for the question bank (validation only)."""
+"""Forms for the question bank and for building and grading quizzes (validation only)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,21 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     FieldList,
+    FloatField,
     Form,
     FormField,
     HiddenField,
+    IntegerField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from elearn.core.forms import BaseForm
 
@@ -143,3 +147,198 @@ class QuestionForm(BaseForm):
     pairs = FieldList(FormField(PairForm), min_entries=5, max_entries=MAX_ROWS)
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save"))
+
+
+# --- quizzes -----------------------------------------------------------------------------
+
+REQUIRED = _l("This field is required.")
+#: How a datetime-local input sends its value (seconds only if the browser adds them).
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+REVIEW_CHOICES = [
+    SelectChoice("after", _l("right after the attempt")),
+    SelectChoice("closed", _l("only once the quiz has closed")),
+    SelectChoice("never", _l("not shown")),
+]
+
+
+class NumberField(FloatField):
+    """A number typed with a decimal comma (1,5) or a dot (1.5)."""
+
+    def process_formdata(self, valuelist):
+        """Read a decimal comma as a dot before parsing."""
+        if valuelist:
+            valuelist = [str(value).strip().replace(",", ".") for value in valuelist]
+        super().process_formdata(valuelist)
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A date and time in Vietnam's time zone (the view converts it to UTC)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", LOCAL_FORMATS)
+        kwargs.setdefault("invalid_value_message", _l("Enter a date and a time."))
+        super().__init__(label, validators or [Optional()], **kwargs)
+
+
+class QuizForm(BaseForm):
+    """A quiz's text, completion rule and settings (field names match the services')."""
+
+    title = StringField(_l("Quiz title"), validators=[DataRequired(REQUIRED), Length(max=255)])
+    markdown = TextAreaField(
+        _l("Introduction (Markdown)"),
+        validators=[Optional(), Length(max=200_000)],
+        description=_l("Shown before a learner starts: what the quiz covers, its rules."),
+        render_kw={"rows": 6},
+    )
+    required = BooleanField(_l("Counts toward completing the course"), default=True)
+    completion = SelectField(
+        _l("The quiz is complete when the learner"),
+        choices=[
+            SelectChoice("passed", _l("reaches the pass mark")),
+            SelectChoice("attempted", _l("finishes an attempt")),
+        ],
+        default="passed",
+    )
+    open_at = LocalDateTimeField(
+        _l("Opens at"), description=_l("Vietnam time. Leave empty to open it now.")
+    )
+    close_at = LocalDateTimeField(
+        _l("Closes at"), description=_l("Vietnam time. Leave empty to keep it open.")
+    )
+    time_limit = IntegerField(
+        _l("Time limit (minutes)"),
+        validators=[Optional(), NumberRange(1, 480)],
+        description=_l("Leave empty for no limit."),
+    )
+    attempts = IntegerField(
+        _l("Attempts allowed"),
+        default=0,
+        validators=[InputRequired(REQUIRED), NumberRange(0, 100)],
+        description=_l("0 for unlimited."),
+    )
+    grading = SelectField(
+        _l("Grade from several attempts"),
+        choices=[
+            SelectChoice("highest", _l("the highest grade")),
+            SelectChoice("average", _l("the average grade")),
+            SelectChoice("first", _l("the first attempt")),
+            SelectChoice("last", _l("the last attempt")),
+        ],
+        default="highest",
+    )
+    pass_mark = NumberField(
+        _l("Pass mark (%)"),
+        default=50,
+        validators=[Optional(), NumberRange(0.01, 100)],
+        description=_l("Leave empty for no pass mark."),
+    )
+    shuffle_questions = BooleanField(_l("Shuffle the questions for each attempt"))
+    shuffle_answers = BooleanField(_l("Shuffle the choices within questions"), default=True)
+    per_page = IntegerField(
+        _l("Questions per page"),
+        default=5,
+        validators=[InputRequired(REQUIRED), NumberRange(0, 100)],
+        description=_l("0 puts every question on one page."),
+    )
+    navigation = SelectField(
+        _l("Navigation"),
+        choices=[
+            SelectChoice("free", _l("free: learners may go back to earlier pages")),
+            SelectChoice("sequential", _l("sequential: earlier pages are locked")),
+        ],
+        default="free",
+    )
+    review_marks = SelectField(_l("Learners see their marks"), choices=REVIEW_CHOICES)
+    review_correct = SelectField(_l("Learners see the right answers"), choices=REVIEW_CHOICES)
+    review_feedback = SelectField(_l("Learners see the feedback"), choices=REVIEW_CHOICES)
+    submit = SubmitField(_l("Save"))
+
+
+class AddQuestionsForm(BaseForm):
+    """Add chosen questions of the bank to a quiz."""
+
+    questions = SelectMultipleField(
+        _l("Questions of the bank"),
+        coerce=int,
+        choices=[],
+        invalid_choice_message=_l("Not a valid choice."),
+    )
+    mark = NumberField(
+        _l("Mark of each question"),
+        default=1.0,
+        validators=[InputRequired(REQUIRED), NumberRange(0.01, 100)],
+    )
+    submit = SubmitField(_l("Add the ticked questions"))
+
+
+class RandomSlotForm(BaseForm):
+    """Add a slot that draws random questions from a category for each attempt."""
+
+    category = SelectField(_l("Category"), coerce=int, choices=[])
+    count = IntegerField(
+        _l("Number of questions to draw"),
+        default=1,
+        validators=[InputRequired(REQUIRED), NumberRange(1, 100)],
+    )
+    mark = NumberField(
+        _l("Mark of each question"),
+        default=1.0,
+        validators=[InputRequired(REQUIRED), NumberRange(0.01, 100)],
+    )
+    submit = SubmitField(_l("Add random questions"))
+
+
+class SlotMarkForm(BaseForm):
+    """Change the mark of a slot's questions."""
+
+    mark = NumberField(_l("Mark"), validators=[InputRequired(REQUIRED), NumberRange(0.01, 100)])
+    submit = SubmitField(_l("Change"))
+
+
+class OverrideForm(BaseForm):
+    """More time, attempts or days for one learner or for a unit's people."""
+
+    username = StringField(
+        _l("Username of the learner"),
+        validators=[Optional(), Length(max=64)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
+    unit_code = StringField(
+        _l("or the code of a unit"),
+        validators=[Optional(), Length(max=64)],
+        description=_l("Everyone in the unit and the units below it."),
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
+    extra_minutes = IntegerField(
+        _l("Extra minutes"),
+        default=0,
+        validators=[InputRequired(REQUIRED), NumberRange(0, 480)],
+        description=_l("Added to the time limit, if the quiz has one."),
+    )
+    extra_attempts = IntegerField(
+        _l("Extra attempts"),
+        default=0,
+        validators=[InputRequired(REQUIRED), NumberRange(0, 100)],
+        description=_l("Added to the attempts allowed, if they are limited."),
+    )
+    close_at = LocalDateTimeField(
+        _l("Closes for them at"), description=_l("Vietnam time. Leave empty to keep the quiz's.")
+    )
+    reason = StringField(
+        _l("Reason"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("For example: a medical certificate, a decision of the unit."),
+    )
+    submit = SubmitField(_l("Give the exception"))
+
+
+class GradeForm(BaseForm):
+    """A person's mark and comment for one question of an attempt."""
+
+    marks = NumberField(_l("Marks"), validators=[InputRequired(REQUIRED), NumberRange(0)])
+    comment = TextAreaField(
+        _l("Comment to the learner"),
+        validators=[Optional(), Length(max=5000)],
+        render_kw={"rows": 3},
+    )
+    submit = SubmitField(_l("Save the grade"))

@@ -15,6 +15,9 @@ from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.jobs import services as jobs
 from elearn.media import services as media
+from elearn.quiz import attempts as quiz_attempts
+from elearn.quiz import authoring as quiz_authoring
+from elearn.quiz import results as quiz_results
 from elearn.quiz import services as quiz
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
@@ -66,6 +69,15 @@ PAGES = [
     ("instructor", "/teach/{course}/questions/new/truefalse", "question-new-truefalse"),
     ("instructor", "/teach/{course}/questions/new/numerical", "question-new-numerical"),
     ("instructor", "/teach/{course}/questions/new/matching", "question-new-matching"),
+    ("instructor", "/teach/{course}/modules/{module}/quizzes/new", "quiz-new"),
+    ("instructor", "/teach/{course}/quizzes/{quiz}", "teach-quiz"),
+    ("instructor", "/teach/{course}/quizzes/{quiz}/results", "quiz-results"),
+    ("instructor", "/teach/{course}/quizzes/{quiz}/attempts/{attempt}", "quiz-attempt"),
+    ("instructor", "/teach/{course}/quizzes/{quiz}/statistics", "quiz-statistics"),
+    ("outsider", "/courses/{slug}/lessons/{quiz}", "quiz-lesson"),
+    ("outsider", "/courses/{slug}/attempts/{attempt}/review", "quiz-review"),
+    ("outsider", "/courses/{slug}/attempts/{attempt_open}", "quiz-attempt-page"),
+    ("outsider", "/courses/{slug}/attempts/{attempt_open}/summary", "quiz-summary"),
     ("admin", "/teach", "teach-admin"),
     ("admin", "/jobs", "jobs"),
     ("admin", "/jobs/{job}", "job"),
@@ -107,8 +119,25 @@ def sample_ids(world):
         video, world.instructor, "vi", "WEBVTT\n\n00:01.000 --> 00:02.000\nChào\n".encode(), "a"
     )
     empty = media.add_video(module, "Bài giảng chưa có tệp", "")
-    quiz.import_questions(course, QUESTIONS.encode(), "gift", world.instructor)
+    questions = quiz.import_questions(course, QUESTIONS.encode(), "gift", world.instructor)
+    sample_quiz = quiz_authoring.add_quiz(
+        module, "Bài kiểm tra", "Làm bài trong 15 phút.", completion="passed", pass_mark=0.5
+    )
+    settings = quiz_attempts.quiz_of(sample_quiz)
+    quiz_authoring.add_questions(settings, questions)
+    quiz_authoring.add_override(
+        settings, world.instructor, user=world.outsider, extra_minutes=10, reason="Ốm"
+    )
     courses.set_status(course, world.instructor, True)
+    # The outsider's finished attempt (the learner stays unenrolled: "course-not-enrolled").
+    attempt = quiz_attempts.start(
+        sample_quiz, world.outsider, courses.enrol(world.outsider, course)
+    )
+    quiz_attempts.finish(attempt)
+    quiz_results.store_statistics(sample_quiz)
+    attempt_open = quiz_attempts.start(
+        sample_quiz, world.outsider, courses.current_run(world.outsider, course)
+    )
     db.session.commit()
     return {
         "learner": world.learner.id,
@@ -123,6 +152,9 @@ def sample_ids(world):
         "video": video.id,
         "video_empty": empty.id,
         "job": jobs.start("content.rerender", owner_id=world.admin.id).id,
+        "quiz": sample_quiz.id,
+        "attempt": attempt.id,
+        "attempt_open": attempt_open.id,
     }
 
 

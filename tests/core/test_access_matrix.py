@@ -18,6 +18,8 @@ from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.jobs import services as jobs
 from elearn.media import services as media
+from elearn.quiz import attempts as quiz_attempts
+from elearn.quiz import authoring as quiz_authoring
 from elearn.quiz import services as quiz
 from tests.conftest import _config_dict
 
@@ -32,7 +34,11 @@ WORLD_NAME = {
 ALLOWED = {200, 302, 400}
 #: Routes about one person's own object (the sample belongs to the instructor): whoever
 #: else may pass the gate gets 404.
-OWN_OBJECT = {"jobs.detail": {"instructor", "admin"}}
+OWN_OBJECT = {
+    "jobs.detail": {"instructor", "admin"},
+    # The sample attempt is the outsider's (none of the visitors): 404 to everyone.
+    **{f"quiz.{name}": set() for name in ("attempt", "save", "summary", "submit", "review")},
+}
 #: Routes where the object decides beyond the gate (visitor: answer). The learner is not
 #: enrolled in the sample course, so gets no lecture files; nobody here has a run to
 #: report watching for; uploads belong to the instructor who started them.
@@ -44,7 +50,12 @@ BY_OBJECT = {
     "teach_media.upload_chunk": {"admin": "404"},
     # The instructor (asked earlier) removed the sample question; it is gone for the admin.
     "teach_quiz.remove": {"admin": "404"},
+    # Likewise the sample quiz's slot and override.
+    "teach_quizzes.remove_slot": {"admin": "404"},
+    "teach_quizzes.remove_override": {"admin": "404"},
 }
+#: Routes whose ``activity_id`` must be a quiz (the default sample is a video lesson).
+QUIZ_ROUTES = ("teach_quizzes.",)
 #: Routes whose normal answer is a redirect to the sign-in page.
 ENDS_AT_LOGIN = {"accounts.logout"}
 
@@ -86,7 +97,19 @@ def _sample_args(world):
     )
     upload = media.start_upload(lesson, world.instructor, "bai-giang.mp4", 1000)
     [question] = quiz.import_questions(course, "Dữ liệu là nền tảng. {T}".encode(), "gift", None)
+    sample_quiz = quiz_authoring.add_quiz(module, "Kiểm tra", "", completion="attempted")
+    settings = quiz_attempts.quiz_of(sample_quiz)
+    [slot] = quiz_authoring.add_questions(settings, [question])
+    override = quiz_authoring.add_override(
+        settings, world.instructor, unit=world.dept_b, extra_attempts=1
+    )
     courses.set_status(course, world.instructor, True)
+    # The outsider (none of the visitors) made the sample attempt, so the learner stays
+    # unenrolled (see BY_OBJECT).
+    attempt = quiz_attempts.start(
+        sample_quiz, world.outsider, courses.enrol(world.outsider, course)
+    )
+    quiz_attempts.finish(attempt)
     db.session.commit()
     return {
         "slug": course.slug,
@@ -100,6 +123,10 @@ def _sample_args(world):
         "caption_id": caption.id,
         "upload_id": upload.id,
         "question_id": question.id,
+        "quiz_activity_id": sample_quiz.id,  # for QUIZ_ROUTES' activity_id
+        "slot_id": slot.id,
+        "override_id": override.id,
+        "attempt_id": attempt.id,
         "kind": "multichoice",
         "user_id": world.learner.id,  # in hr_unit's subtree, outside hr_other's
         "unit_id": world.team_a1.id,
@@ -156,8 +183,11 @@ def test_access_matrix(app, world, as_user, endpoint, rule, method):
     url_rule = next(r for r in app.url_map.iter_rules() if r.rule == rule)
     missing = set(url_rule.arguments) - set(samples)
     assert not missing, f"add sample values for {missing} to _sample_args"
+    args = {a: samples[a] for a in url_rule.arguments}
+    if "activity_id" in args and endpoint.startswith(QUIZ_ROUTES):
+        args["activity_id"] = samples["quiz_activity_id"]
     with app.test_request_context():
-        url = url_for(endpoint, **{a: samples[a] for a in url_rule.arguments})
+        url = url_for(endpoint, **args)
     has_object = bool(set(url_rule.arguments) & {"user_id", "unit_id"})
     outcomes = {}
     for visitor in VISITORS:
