@@ -57,6 +57,9 @@ class PageData:
     threshold: float = 0.9
     #: Video lessons: ``slides`` lets ``flask media demo-lecture`` make a missing lecture.
     generate: str | None = None
+    #: Quizzes: the ``quiz:`` mapping (settings and where the questions come from),
+    #: checked by ``QUIZ_CHECKER`` and applied by ``QUIZ_LOADER``.
+    quiz: dict = field(default_factory=dict)
 
 
 #: ``(activity, module, page, folder) -> Activity`` for video lessons; set by
@@ -70,6 +73,11 @@ QUESTION_LOADER = None
 QUESTION_CHECKER = None
 #: ``(course, target folder) -> str | None``: writes the bank as a GIFT file in an export.
 QUESTION_EXPORTER = None
+#: Quizzes, set by ``elearn.quiz.packs``: ``QUIZ_CHECKER(spec) -> str | None`` (a problem),
+#: ``QUIZ_LOADER(activity, module, page) -> Activity``, ``QUIZ_EXPORTER(activity) -> dict``.
+QUIZ_CHECKER = None
+QUIZ_LOADER = None
+QUIZ_EXPORTER = None
 
 
 @dataclass
@@ -205,9 +213,13 @@ def read_pack(folder: Path) -> PackData:
                 text = page_file.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 _fail(page_file, None, "the file is not UTF-8 text")
-            completion = item.get("completion", "watch" if kind == "video" else "view")
+            completion = item.get(
+                "completion", {"video": "watch", "quiz": "passed"}.get(kind, "view")
+            )
             if kind == "page" and completion not in ("view", "mark_done"):
                 _fail(course_file, line, "'completion' must be view or mark_done")
+            if kind == "quiz" and completion not in ("passed", "attempted"):
+                _fail(course_file, line, "a quiz's 'completion' is passed or attempted")
             if kind == "video" and completion != "watch":
                 _fail(course_file, line, "a video lesson's 'completion' is watch")
             page = PageData(
@@ -221,6 +233,14 @@ def read_pack(folder: Path) -> PackData:
             )
             if kind == "video":
                 _read_video(item, page, folder, course_file)
+            if kind == "quiz":
+                spec = item.get("quiz")
+                if not isinstance(spec, dict):
+                    _fail(course_file, line, "a quiz needs a 'quiz' mapping of its settings")
+                page.quiz = {k: v for k, v in spec.items() if k != "__line__"}
+                problem = QUIZ_CHECKER(page.quiz) if QUIZ_CHECKER is not None else None
+                if problem:
+                    _fail(course_file, spec.get("__line__", line), problem)
             module.pages.append(page)
         modules.append(module)
     questions = doc.get("questions")
@@ -334,6 +354,8 @@ def apply_pack(pack: PackData) -> Course:
         for a in db.session.scalars(select(Activity).where(Activity.course_id == course.id))
     }
     wanted_modules, wanted_activities = set(), set()
+    if pack.questions and QUESTION_LOADER is not None:
+        QUESTION_LOADER(course, pack.folder / pack.questions)  # quizzes draw from the bank
     for m_position, data in enumerate(pack.modules, start=1):
         module = modules.get(data.key) or services.add_module(course, data.title, key=data.key)
         module.title, module.position, module.archived = data.title, m_position, False
@@ -344,6 +366,10 @@ def apply_pack(pack: PackData) -> Course:
                 if VIDEO_LOADER is None:
                     raise PackError(f"{pack.folder}: video lessons need the media domain")
                 activity = VIDEO_LOADER(activity, module, page, pack.folder)
+            elif page.kind == "quiz":
+                if QUIZ_LOADER is None:
+                    raise PackError(f"{pack.folder}: quizzes need the quiz domain")
+                activity = QUIZ_LOADER(activity, module, page)
             elif activity is None:
                 activity = services.add_page(
                     module,
@@ -372,8 +398,6 @@ def apply_pack(pack: PackData) -> Course:
                 False,
             )
             wanted_activities.add(page.key)
-    if pack.questions and QUESTION_LOADER is not None:
-        QUESTION_LOADER(course, pack.folder / pack.questions)
     for key, module in modules.items():
         if key not in wanted_modules:
             module.archived = True
@@ -422,12 +446,14 @@ def export_pack(course: Course, folder: Path) -> Path:
                 "required": activity.required,
                 **(
                     {"completion": activity.completion}
-                    if activity.completion not in ("view", "watch")
+                    if activity.completion not in ("view", "watch", "passed")
                     else {}
                 ),
             }
             if activity.type == "video" and VIDEO_EXPORTER is not None:
                 entry.update(VIDEO_EXPORTER(activity, target))
+            if activity.type == "quiz" and QUIZ_EXPORTER is not None:
+                entry["quiz"] = QUIZ_EXPORTER(activity)
             entries.append(entry)
         modules.append({"key": module.key, "title": module.title, "activities": entries})
     audience = (
