@@ -75,7 +75,8 @@ def _follow_unit_merge(_sender=None, *, source_id: int, target_id: int) -> None:
 # --- visibility ------------------------------------------------------------------------------
 
 
-def _ancestor_ids(unit: OrgUnit) -> list[int]:
+def ancestor_ids(unit: OrgUnit) -> list[int]:
+    """The ids of ``unit`` and every unit above it."""
     return [int(part) for part in unit.path.strip("/").split("/")]
 
 
@@ -83,7 +84,7 @@ def _visible_to(user: User):
     """Return a predicate: the course's audience includes ``user`` (or everyone)."""
     audience = exists().where(
         CourseAudience.course_id == Course.id,
-        CourseAudience.unit_id.in_(_ancestor_ids(user.unit)),
+        CourseAudience.unit_id.in_(ancestor_ids(user.unit)),
     )
     everyone = exists().where(
         CourseSettings.course_id == Course.id, CourseSettings.audience_all.is_(True)

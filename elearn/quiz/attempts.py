@@ -27,9 +27,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from elearn.accounts.models import OrgUnit, User
+from elearn.accounts.models import User
 from elearn.core.clock import utcnow
 from elearn.core.services import NotFound, ServiceError
+from elearn.courses import services as courses
 from elearn.courses.models import Activity, Enrolment
 from elearn.extensions import db
 from elearn.jobs import services as jobs
@@ -82,13 +83,6 @@ def quiz_of(activity: Activity) -> Quiz:
     return quiz
 
 
-def _ancestor_ids(user: User) -> list[int]:
-    if user.unit_id is None:
-        return []
-    unit = db.session.get(OrgUnit, user.unit_id)
-    return [int(part) for part in unit.path.strip("/").split("/") if part] if unit else []
-
-
 def override_for(quiz: Quiz, user: User) -> QuizOverride | None:
     """Return the override that applies to ``user`` (their own, else their units' best)."""
     own = db.session.scalar(
@@ -98,7 +92,7 @@ def override_for(quiz: Quiz, user: User) -> QuizOverride | None:
     )
     if own is not None:
         return own
-    units = _ancestor_ids(user)
+    units = courses.ancestor_ids(user.unit) if user.unit is not None else []
     if not units:
         return None
     found = list(
@@ -199,7 +193,8 @@ def _layout(quiz: Quiz, seed: int) -> list[tuple[Question, float]]:
     return chosen
 
 
-def _snapshot(question: Question) -> str:
+def snapshot(question: Question) -> str:
+    """The question as an attempt keeps it: its JSON and sanitised HTML."""
     from elearn.quiz.services import as_data
 
     return json.dumps({**as_data(question).to_json(), "html": question.html}, ensure_ascii=False)
@@ -261,7 +256,7 @@ def start(activity: Activity, user: User, run: Enrolment) -> Attempt:
                         slot=slot,
                         page=slot // per_page,
                         question_id=question.id,
-                        question=_snapshot(question),
+                        question=snapshot(question),
                         mark=mark if question.type != "description" else 0.0,
                     )
                 )
@@ -382,7 +377,8 @@ def _choice(value: str, count: int) -> int | None:
     return index if 0 <= index < count else None
 
 
-def _is_answered(question: qdata.QuestionData, response) -> bool:
+def is_answered(question: qdata.QuestionData, response) -> bool:
+    """Whether ``response`` answers ``question`` (a description needs no answer)."""
     if question.type == "description":
         return True
     if response in (None, "", [], {}):
@@ -390,11 +386,6 @@ def _is_answered(question: qdata.QuestionData, response) -> bool:
     if isinstance(response, str):
         return bool(response.strip())
     return True
-
-
-def is_answered(answer: AttemptAnswer) -> bool:
-    """Whether the learner has given an answer to this question."""
-    return _is_answered(question_of(answer), response_of(answer))
 
 
 # --- saving ------------------------------------------------------------------------------

@@ -17,10 +17,9 @@ from elearn.core.database import writes
 from elearn.core.forms import ConfirmForm
 from elearn.core.services import ServiceError
 from elearn.courses import services as courses
-from elearn.courses.models import Activity
+from elearn.courses.models import Activity, Enrolment
 from elearn.extensions import db
 from elearn.quiz import attempts, types
-from elearn.quiz.models import Attempt
 
 bp = Blueprint("quiz", __name__, url_prefix="/courses")
 
@@ -47,7 +46,6 @@ def quiz_context(course, activity, run) -> dict:
         "final": attempts.final_grade(activity, run) if run is not None else None,
         "show_final": bool(finished) and all(reviews[a.id].marks for a in finished),
         "questions": _question_count(quiz),
-        "time_taken": attempts.time_taken,
         "start_form": ConfirmForm(),
     }
 
@@ -91,7 +89,7 @@ def _pages(quiz, attempt) -> list[list[dict]]:
     pages: list[list[dict]] = []
     number = 0
     for row in attempts.answers_of(attempt):
-        question = attempts.question_of(row)
+        question, response = attempts.question_of(row), attempts.response_of(row)
         if question.type != "description":
             number += 1
         seed = f"{attempt.id}:{row.slot}"
@@ -109,8 +107,8 @@ def _pages(quiz, attempt) -> list[list[dict]]:
                 "html": attempts.html_of(row),
                 "shown": shown,
                 "number": number if question.type != "description" else None,
-                "response": attempts.response_of(row),
-                "answered": attempts.is_answered(row),
+                "response": response,
+                "answered": attempts.is_answered(question, response),
             }
         )
     return pages
@@ -148,7 +146,7 @@ def attempt(slug: str, attempt_id: int):
     )
 
 
-def _form_answers(attempt) -> dict[int, tuple[None, list]]:
+def _form_answers() -> dict[int, tuple[None, list]]:
     """The answers of a plain form post: every question rendered on the form."""
     fields = list(request.form.items(multi=True))
     slots = {int(s) for s in request.form.getlist("slots") if s.isdigit()}
@@ -193,7 +191,7 @@ def save(slug: str, attempt_id: int):
         else:
             if not ConfirmForm().validate_on_submit():
                 abort(400)
-            answers = _form_answers(attempt)
+            answers = _form_answers()
             goto = request.form.get("goto", "")
             page = int(goto) if goto.isdigit() else None
     except (ValueError, TypeError, AttributeError):
@@ -257,23 +255,18 @@ def submit(slug: str, attempt_id: int):
     course, activity, attempt = _own(slug, attempt_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    run_was_complete = attempt.enrolment_id and _run_status(attempt) == "completed"
+    run = db.session.get(Enrolment, attempt.enrolment_id)
+    run_was_complete = run.status == "completed"
     by = "learner" if attempts.accepting(attempt) else "deadline"
     if attempts.finish(attempt, by=by):
         db.session.commit()
-        if not run_was_complete and _run_status(attempt) == "completed":
+        if not run_was_complete and run.status == "completed":
             flash(_("Congratulations! You have completed the course."), "success")
         else:
             flash(_("Your attempt is submitted."), "success")
     else:
         db.session.rollback()
     return redirect(url_for("quiz.review", slug=slug, attempt_id=attempt.id))
-
-
-def _run_status(attempt: Attempt) -> str:
-    from elearn.courses.models import Enrolment
-
-    return db.session.get(Enrolment, attempt.enrolment_id).status
 
 
 @bp.route("/<slug>/attempts/<int:attempt_id>/review")

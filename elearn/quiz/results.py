@@ -266,12 +266,6 @@ def review_of(attempt: Attempt) -> list[AnswerReview]:
 # --- grading by hand ---------------------------------------------------------------------
 
 
-def _state_of(fraction: float) -> str:
-    if fraction >= 1 - 1e-9:
-        return "correct"
-    return "partial" if fraction > 1e-9 else "wrong"
-
-
 def fraction_for(answer: AttemptAnswer, marks: float | None) -> float:
     """Turn marks typed by a person (0 to the question's mark) into a fraction."""
     if marks is None or not answer.mark or not 0 <= marks <= answer.mark + 1e-9:
@@ -295,7 +289,7 @@ def manual_grade(answer: AttemptAnswer, fraction: float, comment: str, actor: Us
         raise ServiceError(_l("The grade must be from 0 to 100%."), "marks")
     before = answer.fraction
     answer.fraction = round(float(fraction), 7)
-    answer.state = _state_of(answer.fraction)
+    answer.state = types.state_of(answer.fraction)
     answer.comment = (comment or "").strip()[:5000]
     answer.graded_by, answer.graded_at = actor.id, utcnow()
     attempts.grade_attempt(attempt)
@@ -338,7 +332,7 @@ def regrade(activity: Activity, actor: User | None, report=None) -> int:
     )
     ids = {row.question_id for row in rows}
     current = {
-        q.id: attempts._snapshot(q)  # the same snapshot a new attempt would take
+        q.id: attempts.snapshot(q)  # the same snapshot a new attempt would take
         for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))
         if not q.archived
     }

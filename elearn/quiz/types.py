@@ -43,7 +43,8 @@ class Grade:
     feedback: str = ""
 
 
-def _state(fraction: float) -> str:
+def state_of(fraction: float) -> str:
+    """``correct``, ``partial`` or ``wrong`` for a fraction of the mark."""
     if fraction >= 1 - 1e-9:
         return "correct"
     return "partial" if fraction > 1e-9 else "wrong"
@@ -149,7 +150,7 @@ class MultiChoice(QuestionType):
             return Grade(0.0, "wrong")
         answer = question.answers[index]
         fraction = _clamp(answer.fraction)
-        return Grade(fraction, _state(fraction), answer.feedback)
+        return Grade(fraction, state_of(fraction), answer.feedback)
 
 
 class MultiResponse(QuestionType):
@@ -174,7 +175,7 @@ class MultiResponse(QuestionType):
         feedback = " ".join(
             question.answers[i].feedback for i in picked if question.answers[i].feedback
         )
-        return Grade(fraction, _state(fraction), feedback)
+        return Grade(fraction, state_of(fraction), feedback)
 
 
 class TrueFalse(QuestionType):
@@ -190,7 +191,7 @@ class TrueFalse(QuestionType):
             response = response.strip().lower() in ("true", "1", "đúng", "t")
         answer = question.answers[0 if response else 1]
         fraction = _clamp(answer.fraction)
-        return Grade(fraction, _state(fraction), answer.feedback)
+        return Grade(fraction, state_of(fraction), answer.feedback)
 
 
 class ShortAnswer(QuestionType):
@@ -213,7 +214,7 @@ class ShortAnswer(QuestionType):
         if best is None:
             return Grade(0.0, "wrong")
         fraction = _clamp(best.fraction)
-        return Grade(fraction, _state(fraction), best.feedback)
+        return Grade(fraction, state_of(fraction), best.feedback)
 
 
 class Numerical(QuestionType):
@@ -238,7 +239,7 @@ class Numerical(QuestionType):
         if best is None:
             return Grade(0.0, "wrong")
         fraction = _clamp(best.fraction)
-        return Grade(fraction, _state(fraction), best.feedback)
+        return Grade(fraction, state_of(fraction), best.feedback)
 
 
 class Matching(QuestionType):
@@ -263,7 +264,7 @@ class Matching(QuestionType):
             ):
                 right += 1
         fraction = right / len(question.pairs) if question.pairs else 0.0
-        return Grade(fraction, _state(fraction))
+        return Grade(fraction, state_of(fraction))
 
 
 class Essay(QuestionType):
