@@ -14,6 +14,9 @@ command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ "$purpose" = test ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+  # Certificate tests read the PDF's text and decode its QR code.
+  command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+  command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
 fi
 
 optional=()

@@ -48,6 +48,9 @@ class OrgUnit(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     #: The unit this one was merged into; set together with ``active = False``.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    #: Who signs the certificates this unit issues, and their title (e.g. "Hiệu trưởng").
+    signer_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    signer_title: Mapped[str] = mapped_column(String(255), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], foreign_keys=[parent_id])

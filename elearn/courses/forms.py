@@ -58,6 +58,24 @@ class CourseForm(BaseForm):
             "A video without captions is hidden from learners and the course cannot be published."
         ),
     )
+    min_grade = IntegerField(
+        _l("Least course grade to complete (%)"),
+        validators=[Optional(), NumberRange(1, 100)],
+        description=_l(
+            "The average of the required quizzes' grades a learner needs, besides completing "
+            "every required lesson. Leave empty for none."
+        ),
+    )
+    issuer_unit = SelectField(
+        _l("Unit that issues the certificates"),
+        coerce=int,
+        choices=[],
+        default=0,
+        description=_l(
+            "Its name and signer appear on the certificate. Default: the top unit of the "
+            "learner's organisation."
+        ),
+    )
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, topics: dict, units: list, **kwargs):
@@ -68,6 +86,9 @@ class CourseForm(BaseForm):
         self.audience_units.choices = [
             SelectChoice(u.id, f"{'— ' * u.depth}{u.name} ({u.code})") for u in units
         ]
+        self.issuer_unit.choices = [SelectChoice(0, _l("(the learner's top unit)"))] + list(
+            self.audience_units.choices
+        )
 
 
 class StaffForm(BaseForm):

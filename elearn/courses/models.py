@@ -67,6 +67,12 @@ class CourseSettings(db.Model):
     due_days: Mapped[int | None]
     #: Videos without a caption track are not shown to learners and block publishing.
     require_captions: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: Least course grade (share of the full mark, averaged over required graded
+    #: activities) a run needs to complete; None means no minimum.
+    min_grade: Mapped[float | None]
+    #: The organising unit that issues the course's certificates (its signer signs);
+    #: None means the top unit of the learner's tree.
+    issuer_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
 
     course: Mapped[Course] = relationship(back_populates="settings")
 
@@ -175,6 +181,9 @@ class Enrolment(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="not_started", index=True)
     #: Completion ratio of required activities, 0.0 to 1.0.
     percent: Mapped[float] = mapped_column(default=0.0)
+    #: Course grade: mean of the required graded activities' grades so far (None: none yet).
+    grade: Mapped[float | None]
+    #: Estimated seconds of study (``elearn.progress.services``: time spent).
     time_spent: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: End of the due day (UTC), or None.

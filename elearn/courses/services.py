@@ -13,6 +13,7 @@ import logging
 import re
 from datetime import timedelta
 
+from blinker import Namespace
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
@@ -57,6 +58,12 @@ AUDIT_LABELS.update(
         "course.loaded": _l("Course loaded from a content pack"),
     }
 )
+
+
+#: Sent as completion_changed.send(course_id=...) when what completes the course changes
+#: (a rule, the required set, a threshold or pass mark, the minimum grade); progress
+#: judges the course's open runs again when the transaction commits.
+completion_changed = Namespace().signal("completion-changed")
 
 
 @accounts.unit_merged.connect
@@ -356,8 +363,13 @@ def update_course(
     audience_unit_ids: list[int],
     due_days: int | None,
     require_captions: bool | None = None,
+    min_grade: float | None = None,
+    issuer_unit_id: int | None = None,
 ) -> None:
-    """Change a course's description and who it is offered to."""
+    """Change a course's description, who it is offered to and how it is completed.
+
+    ``min_grade`` is a share (0.7 for 70%); a change judges the open runs again.
+    """
     _check_course_fields(course.slug, title, topic)
     if not audience_all and not audience_unit_ids:
         raise ServiceError(
@@ -372,6 +384,14 @@ def update_course(
     course.settings.due_days = due_days
     if require_captions is not None:
         course.settings.require_captions = require_captions
+    if min_grade is not None and not 0 < min_grade <= 1:
+        raise ServiceError(_l("The least grade must be from 1 to 100 percent."), "min_grade")
+    if course.settings.min_grade != min_grade:
+        course.settings.min_grade = min_grade
+        completion_changed.send(course_id=course.id)
+    if issuer_unit_id is not None and db.session.get(OrgUnit, issuer_unit_id) is None:
+        raise ServiceError(_l("Unknown unit."), "issuer_unit")
+    course.settings.issuer_unit_id = issuer_unit_id
     set_audience(course, [] if audience_all else audience_unit_ids)
     db.session.flush()
     record_audit(
@@ -531,8 +551,10 @@ def update_page(
     if completion not in allowed:
         raise ServiceError(_l("Unknown completion rule."), "completion")
     activity.title = nfc(title.strip())
-    activity.required = required
-    activity.completion = completion
+    if (activity.required, activity.completion) != (required, completion) or activity.id is None:
+        activity.required, activity.completion = required, completion
+        if activity.course_id is not None:
+            completion_changed.send(course_id=activity.course_id)
     if activity.page is None:
         activity.page = PageContent()
     activity.page.markdown = nfc(markdown or "")

@@ -239,6 +239,9 @@ def edit(course_id: int):
         form.audience_units.data = [u.id for u in services.audience_units(course)]
         form.due_days.data = course.settings.due_days
         form.require_captions.data = course.settings.require_captions
+        if course.settings.min_grade is not None:
+            form.min_grade.data = round(course.settings.min_grade * 100)
+        form.issuer_unit.data = course.settings.issuer_unit_id or 0
     if form.validate_on_submit():
         saved = perform(
             lambda: services.update_course(
@@ -252,6 +255,8 @@ def edit(course_id: int):
                 audience_unit_ids=form.audience_units.data,
                 due_days=form.due_days.data,
                 require_captions=form.require_captions.data,
+                min_grade=None if form.min_grade.data is None else form.min_grade.data / 100,
+                issuer_unit_id=form.issuer_unit.data or None,
             ),
             _("The course was saved."),
             form,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
 
 from elearn.core.clock import utcnow
 from elearn.core.services import AUDIT_LABELS, NotFound, ServiceError
@@ -104,6 +105,52 @@ def start(
     log.info("job %s (%s) queued on %s", job.id, kind, job.queue)
     tasks.enqueue(job.queue, job.id)
     return job
+
+
+def start_after_commit(
+    kind: str,
+    *,
+    owner_id: int | None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    max_attempts: int = 3,
+) -> Job:
+    """Create a job in the caller's transaction; it goes on the queue once that commits.
+
+    For services that must not commit their caller's work. If the queue message is lost
+    (the process dies between commit and enqueue), ``reap()`` re-queues the job.
+    """
+    if kind not in HANDLERS:
+        raise ServiceError(_l("Unknown kind of job."))
+    job = Job(
+        kind=kind,
+        queue=HANDLERS[kind].queue,
+        owner_id=owner_id,
+        target_type=target_type,
+        target_id=target_id,
+        max_attempts=max_attempts,
+    )
+    db.session.add(job)
+    db.session.flush()
+    db.session.info.setdefault(_TO_QUEUE, []).append((job.queue, job.id))
+    return job
+
+
+_TO_QUEUE = "jobs_to_queue"
+
+
+@event.listens_for(Session, "after_commit")
+def _queue_committed(session) -> None:
+    from elearn import tasks
+
+    for queue, job_id in session.info.pop(_TO_QUEUE, []):
+        log.info("job %s queued on %s", job_id, queue)
+        tasks.enqueue(queue, job_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_uncommitted(session) -> None:
+    session.info.pop(_TO_QUEUE, None)
 
 
 def _claim(job_id: int) -> Job | None:

@@ -42,6 +42,7 @@ from elearn.media import captions as caption_files
 from elearn.media import transcode
 from elearn.media.models import Caption, Upload, Video
 from elearn.progress import services as progress
+from elearn.progress import watch
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,10 @@ def update_video(
 ) -> None:
     """Change a video activity's title, lesson text and completion settings."""
     courses.update_page(activity, title, markdown, required=required, completion="watch")
-    video_of(activity).threshold = _threshold(threshold)
+    video = video_of(activity)
+    if video.threshold != _threshold(threshold):
+        video.threshold = threshold
+        courses.completion_changed.send(course_id=activity.course_id)
 
 
 def _threshold(value: float) -> float:
@@ -202,6 +206,17 @@ def _publish_check(course: Course) -> None:
 
 
 courses.PUBLISH_CHECKS.append(_publish_check)
+
+
+def _watched_enough(activity: Activity, row) -> bool:
+    """The ``watch`` rule, judged again from stored intervals (after a threshold change)."""
+    video = db.session.get(Video, activity.id)
+    if video is None or not video.duration:
+        return False
+    return watch.completes(watch.loads(row.watched), video.duration, video.threshold)
+
+
+progress.register_rule("watch", _watched_enough)
 
 
 def lecture_context(course, activity, run) -> dict:

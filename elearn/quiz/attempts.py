@@ -475,7 +475,7 @@ def finish(attempt: Attempt, by: str = "learner") -> bool:
     grade_attempt(attempt)
     attempt.state = "finished"
     db.session.flush()
-    update_progress(attempt)
+    update_progress(attempt, actor_id=None if by == "deadline" else attempt.user_id)
     log.info("attempt %s finished by %s: grade %s", attempt.id, by, attempt.grade)
     return True
 
@@ -519,13 +519,62 @@ def passed(quiz: Quiz, grade: float | None) -> bool:
     return quiz.pass_mark is None or grade >= quiz.pass_mark - 1e-9
 
 
-def update_progress(attempt: Attempt) -> None:
-    """Give the progress service the run's final grade after an attempt changed."""
+def update_progress(attempt: Attempt, *, actor_id: int | None = None, reason: str = "") -> None:
+    """Give the progress service the run's final grade and time after an attempt changed.
+
+    ``actor_id``: who caused the change (default the learner; the instructor who graded
+    by hand or regraded; None for the deadline sweep).
+    """
     activity = db.session.get(Activity, attempt.activity_id)
     run = db.session.get(Enrolment, attempt.enrolment_id)
     quiz = quiz_of(activity)
     grade = final_grade(activity, run)
-    progress.record_quiz(run, activity, grade, passed=passed(quiz, grade), attempted=True)
+    progress.record_quiz(
+        run,
+        activity,
+        grade,
+        passed=passed(quiz, grade),
+        attempted=True,
+        time_spent=time_spent(activity, run),
+        actor_id=actor_id,
+        reason=reason,
+    )
+
+
+def time_spent(activity: Activity, run: Enrolment) -> int:
+    """Seconds the run spent in the quiz's finished attempts (each up to its deadline)."""
+    total = 0.0
+    for attempt in attempts_of(activity, run):
+        if attempt.state != "finished" or attempt.finished_at is None:
+            continue
+        end = attempt.finished_at
+        if attempt.deadline_at is not None:
+            end = min(end, attempt.deadline_at)
+        total += max(0.0, (end - attempt.started_at).total_seconds())
+    return int(total)
+
+
+def _passed_rule(activity: Activity, row) -> bool:
+    return row.grade is not None and passed(quiz_of(activity), row.grade)
+
+
+def _attempted_rule(activity: Activity, row) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(
+                Attempt.activity_id == activity.id,
+                Attempt.enrolment_id == row.enrolment_id,
+                Attempt.state == "finished",
+            )
+        )
+        > 0
+    )
+
+
+progress.register_rule("passed", _passed_rule)
+progress.register_rule("attempted", _attempted_rule)
 
 
 def finish_overdue(activity_id: int | None = None, user_id: int | None = None) -> int:

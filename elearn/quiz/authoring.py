@@ -100,6 +100,8 @@ def update_settings(quiz: Quiz, **settings) -> None:
             _l("Set a pass mark, or let the quiz complete when an attempt is finished."),
             "pass_mark",
         )
+    if activity is not None and values["pass_mark"] != quiz.pass_mark:
+        courses.completion_changed.send(course_id=activity.course_id)
     for name, value in values.items():
         setattr(quiz, name, value)
 

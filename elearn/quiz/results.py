@@ -294,7 +294,7 @@ def manual_grade(answer: AttemptAnswer, fraction: float, comment: str, actor: Us
     answer.graded_by, answer.graded_at = actor.id, utcnow()
     attempts.grade_attempt(attempt)
     db.session.flush()
-    attempts.update_progress(attempt)
+    attempts.update_progress(attempt, actor_id=actor.id, reason="graded by hand")
     record_audit(
         "quiz.graded",
         actor_id=actor.id,
@@ -349,7 +349,7 @@ def regrade(activity: Activity, actor: User | None, report=None) -> int:
             report(done / (len(finished) + 1), str(_l("Regraded %(n)d attempts", n=done)))
     db.session.flush()
     for attempt in runs.values():
-        attempts.update_progress(attempt)
+        attempts.update_progress(attempt, actor_id=actor.id if actor else None, reason="regraded")
     record_audit(
         "quiz.regraded",
         actor_id=actor.id if actor else None,

@@ -173,7 +173,11 @@ def test_only_the_progress_service_writes_progress():
     root = Path(__file__).parents[2] / "elearn"
     offenders = []
     for path in root.rglob("*.py"):
-        if path.parts[-2:] in (("progress", "services.py"), ("progress", "models.py")):
+        if path.parts[-2:] in (
+            ("progress", "services.py"),
+            ("progress", "models.py"),
+            ("progress", "record.py"),  # rebuild: replays events into the same columns
+        ):
             continue
         text = path.read_text(encoding="utf-8")
         if re.search(
