@@ -45,6 +45,7 @@ demo: migrate ## Load the demo org tree and accounts, and the starter courses (i
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi accounts load-demo
 	$(BIN)/flask --app wsgi media demo-lecture content/
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi content load content/ --new-only --staff giangvien
+	ELEARN_DEMO=1 $(BIN)/flask --app wsgi progress load-demo
 
 run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:$(PORT) (web + job worker)
 	@echo "elearn is starting on http://127.0.0.1:$(PORT) with a job worker (Ctrl-C stops both)"

@@ -126,6 +126,9 @@ def register_blueprints(app: Flask) -> None:
     from elearn.quiz.learn import bp as quiz_learn_bp
 
     app.register_blueprint(quiz_learn_bp)
+    from elearn.progress.views import bp as progress_bp
+
+    app.register_blueprint(progress_bp)
 
 
 def register_errors(app: Flask) -> None:
@@ -148,5 +151,8 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(media_cli)
     app.cli.add_command(quiz_cli)
+    from elearn.progress.cli import progress_cli
+
+    app.cli.add_command(progress_cli)
 
     app.cli.add_command(worker_command)

@@ -92,6 +92,10 @@ class Config:
     LOGIN_LIMIT_PER_IP = _env("LOGIN_LIMIT_PER_IP", "60 per minute")
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
+    #: Public certificate checks per address (codes cannot be tried in bulk).
+    VERIFY_LIMIT = _env("VERIFY_LIMIT", "20 per minute; 200 per day")
+    #: Open runs a completion-rule change recomputes at once; more go to a job.
+    PROGRESS_RECOMPUTE_INLINE = int(_env("PROGRESS_RECOMPUTE_INLINE", "200"))
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"

@@ -155,6 +155,22 @@ class UnitForm(BaseForm):
         self.kind.choices = [SelectChoice(k, kind_labels[k]) for k in UNIT_KINDS]
 
 
+class SignerForm(BaseForm):
+    """Who signs the certificates a unit issues."""
+
+    signer_name = StringField(
+        _l("Signer's name"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("Printed on the certificates of courses this unit organises."),
+    )
+    signer_title = StringField(
+        _l("Signer's title"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("e.g. Hiệu trưởng, Giám đốc"),
+    )
+    submit = SubmitField(_l("Save signer"))
+
+
 class RenameUnitForm(BaseForm):
     """Rename a unit."""
 

@@ -54,6 +54,7 @@ AUDIT_LABELS.update(
         "user.reactivated": _l("Account reactivated"),
         "unit.created": _l("Unit created"),
         "unit.renamed": _l("Unit renamed"),
+        "unit.signer": _l("Certificate signer set"),
         "unit.moved": _l("Unit moved"),
         "unit.merged": _l("Unit merged"),
         "role.assigned": _l("Role given"),
@@ -131,6 +132,19 @@ def create_unit(code: str, name: str, kind: str, parent: OrgUnit | None, actor: 
         detail=f"{code} {name}",
     )
     return unit
+
+
+def set_signer(unit: OrgUnit, name: str, title: str, actor: User) -> None:
+    """Set who signs the certificates this unit issues (existing certificates keep theirs)."""
+    unit.signer_name = nfc((name or "").strip())[:255]
+    unit.signer_title = nfc((title or "").strip())[:255]
+    record_audit(
+        "unit.signer",
+        actor_id=actor.id,
+        target_type="unit",
+        target_id=unit.id,
+        detail=f"{unit.signer_title} {unit.signer_name}".strip(),
+    )
 
 
 def rename_unit(unit: OrgUnit, name: str, actor: User, code: str | None = None) -> None:

@@ -31,6 +31,7 @@ from elearn.accounts.forms import (
     RenameUnitForm,
     ResetPasswordForm,
     RoleForm,
+    SignerForm,
     TransferForm,
     UnitForm,
 )
@@ -517,6 +518,7 @@ def unit(unit_id: int):
         rename_form=rename_form,
         move_form=move_form,
         merge_form=merge_form,
+        signer_form=SignerForm(obj=unit),
     )
 
 
@@ -535,6 +537,24 @@ def unit_rename(unit_id: int):
         )
     else:
         flash(_("A unit needs a code and a name."), "error")
+    return redirect(url_for("accounts.unit", unit_id=unit_id))
+
+
+@bp.route("/admin/units/<int:unit_id>/signer", methods=["POST"])
+@access(Access.ADMIN)
+def unit_signer(unit_id: int):
+    """Set who signs the unit's certificates."""
+    unit = _unit_or_404(unit_id)
+    form = SignerForm()
+    if form.validate_on_submit():
+        perform(
+            lambda: services.set_signer(
+                unit, form.signer_name.data, form.signer_title.data, current_user
+            ),
+            _("The signer was saved."),
+        )
+    else:
+        flash(_("A name or title is too long."), "error")
     return redirect(url_for("accounts.unit", unit_id=unit_id))
 
 

@@ -22,8 +22,8 @@ from elearn.core.access import Access, access
 from elearn.core.forms import page_number
 from elearn.core.models import OutboxMail
 from elearn.core.security import local_path
-from elearn.courses import services as courses
 from elearn.extensions import db
+from elearn.progress import dashboard
 
 bp = Blueprint("core", __name__)
 
@@ -50,7 +50,7 @@ def home():
         "core/home.html",
         managed_unit_count=managed,
         roles=accounts.roles_of(current_user),
-        runs=courses.current_runs(current_user),
+        board=dashboard.for_user(current_user),
     )
 
 

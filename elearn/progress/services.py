@@ -61,6 +61,7 @@ AUDIT_LABELS.update(
     {
         "progress.reset": _l("Course completion reset"),
         "progress.override": _l("Course marked complete by an admin"),
+        "progress.exported": _l("Learning record exported (xAPI)"),
     }
 )
 
@@ -151,7 +152,10 @@ def record(
     now = utcnow()
     actor_id = run.user_id if actor_id is None else actor_id
     row = _touch(run, activity, now, actor_id)
-    if event == "done" or (event == "viewed" and activity.completion == "view"):
+    # "done" completes a page only: a quiz or a video completes by its own rule.
+    if (event == "done" and activity.completion in ("view", "mark_done")) or (
+        event == "viewed" and activity.completion == "view"
+    ):
         _complete(run, row, now, actor_id)
     db.session.flush()
     _refresh_run(run, now, actor_id)

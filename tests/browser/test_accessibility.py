@@ -6,6 +6,8 @@ Paths may use {learner}, {outsider}, {unit}, {mail} and {token}.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
@@ -15,6 +17,8 @@ from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.jobs import services as jobs
 from elearn.media import services as media
+from elearn.progress import certificates
+from elearn.progress import services as progress
 from elearn.quiz import attempts as quiz_attempts
 from elearn.quiz import authoring as quiz_authoring
 from elearn.quiz import results as quiz_results
@@ -81,6 +85,13 @@ PAGES = [
     ("admin", "/teach", "teach-admin"),
     ("admin", "/jobs", "jobs"),
     ("admin", "/jobs/{job}", "job"),
+    ("outsider", "/", "dashboard"),
+    (None, "/verify", "verify-form"),
+    (None, "/verify/{code}", "verify-valid"),
+    (None, "/verify/{code_old}", "verify-superseded"),
+    (None, "/verify/{code_revoked}", "verify-revoked"),
+    (None, "/verify/AAAA-BBBB-CCCC-DDDD", "verify-unknown"),
+    ("admin", "/admin/people/{outsider}/record", "learner-record"),
 ]
 QUESTIONS = """\
 $CATEGORY: co-ban
@@ -138,6 +149,18 @@ def sample_ids(world):
     attempt_open = quiz_attempts.start(
         sample_quiz, world.outsider, courses.current_run(world.outsider, course)
     )
+    # The outsider's dashboard: this run overdue, another course completed (certificates).
+    courses.current_run(world.outsider, course).due_at = datetime(2026, 1, 31, 17)
+    done = []
+    for slug in ("cai-cach", "so-hoa"):
+        other = courses.create_course(world.instructor, slug=slug, title=f"Khóa {slug}")
+        courses.add_page(courses.add_module(other, "Phần 1"), "Bài 1", "Nội dung.")
+        courses.set_status(other, world.instructor, True)
+        run = courses.enrol(world.outsider, other)
+        progress.override_run(run, world.admin, "Học tại lớp bồi dưỡng")
+        done.append(certificates.of_run(run)[0])
+    renewed = certificates.reissue(done[0], world.admin, "Đổi họ tên")
+    certificates.revoke(done[1], world.admin, "Cấp nhầm")
     db.session.commit()
     return {
         "learner": world.learner.id,
@@ -155,6 +178,9 @@ def sample_ids(world):
         "quiz": sample_quiz.id,
         "attempt": attempt.id,
         "attempt_open": attempt_open.id,
+        "code": renewed.code,
+        "code_old": done[0].code,
+        "code_revoked": done[1].code,
     }
 
 

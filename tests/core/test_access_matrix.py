@@ -18,6 +18,8 @@ from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.jobs import services as jobs
 from elearn.media import services as media
+from elearn.progress import certificates
+from elearn.progress import services as progress
 from elearn.quiz import attempts as quiz_attempts
 from elearn.quiz import authoring as quiz_authoring
 from elearn.quiz import services as quiz
@@ -38,6 +40,8 @@ OWN_OBJECT = {
     "jobs.detail": {"instructor", "admin"},
     # The sample attempt is the outsider's (none of the visitors): 404 to everyone.
     **{f"quiz.{name}": set() for name in ("attempt", "save", "summary", "submit", "review")},
+    # The sample certificate is the outsider's: only an admin may download another's.
+    "progress.certificate_pdf": {"admin"},
 }
 #: Routes where the object decides beyond the gate (visitor: answer). The learner is not
 #: enrolled in the sample course, so gets no lecture files; nobody here has a run to
@@ -53,6 +57,11 @@ BY_OBJECT = {
     # Likewise the sample quiz's slot and override.
     "teach_quizzes.remove_slot": {"admin": "404"},
     "teach_quizzes.remove_override": {"admin": "404"},
+    # The sample run and certificate are the outsider's, not the sample user's (learner).
+    **{
+        f"progress.{name}": {"admin": "404"}
+        for name in ("reset_run", "override_run", "revoke_certificate", "reissue_certificate")
+    },
 }
 #: Routes whose ``activity_id`` must be a quiz (the default sample is a video lesson).
 QUIZ_ROUTES = ("teach_quizzes.",)
@@ -110,6 +119,9 @@ def _sample_args(world):
         sample_quiz, world.outsider, courses.enrol(world.outsider, course)
     )
     quiz_attempts.finish(attempt)
+    outsider_run = courses.current_run(world.outsider, course)
+    progress.override_run(outsider_run, world.admin, "Học tại lớp")
+    [certificate] = certificates.of_run(outsider_run)
     db.session.commit()
     return {
         "slug": course.slug,
@@ -133,6 +145,9 @@ def _sample_args(world):
         "mail_id": mail.id,
         "assignment_id": instructor_role.id,
         "token": accounts.make_reset_token(world.learner),
+        "run_id": outsider_run.id,
+        "certificate_id": certificate.id,
+        "code": certificate.code,
     }
 
 
