@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
@@ -145,7 +146,13 @@ def _queue_committed(session) -> None:
 
     for queue, job_id in session.info.pop(_TO_QUEUE, []):
         log.info("job %s queued on %s", job_id, queue)
-        tasks.enqueue(queue, job_id)
+        if tasks.QUEUES[queue].immediate and has_app_context():
+            # Immediate mode runs the job here: give it its own session, not this one
+            # (which has just committed and can run no more SQL in this hook).
+            with current_app.app_context():
+                tasks.enqueue(queue, job_id)
+        else:
+            tasks.enqueue(queue, job_id)
 
 
 @event.listens_for(Session, "after_rollback")

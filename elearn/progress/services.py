@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, func, select
+from sqlalchemy import event, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from elearn.core.clock import utcnow
@@ -419,8 +419,10 @@ def override_run(run: Enrolment, actor, reason: str) -> None:
 def recompute_run(run: Enrolment, *, actor_id: int | None = None, reason: str = "") -> bool:
     """Judge an open run again by its course's current rules; return whether it changed."""
     _lock(run)
-    if run.status == "completed":
-        return False
+    if run.status == "completed":  # stays completed; its grade follows the required set
+        grade = run.grade
+        _refresh_run(run, utcnow(), actor_id, reason)
+        return run.grade != grade
     before = (run.status, run.percent, run.grade)
     now = utcnow()
     rows = db.session.execute(
@@ -438,9 +440,16 @@ def recompute_run(run: Enrolment, *, actor_id: int | None = None, reason: str = 
 
 
 def open_runs(course_id: int):
-    """Return a query of the ids of the course's runs that are not completed."""
+    """Return a query of the ids of the course's runs a rule change may affect.
+
+    Runs not completed, and completed runs with a grade (their course grade follows
+    the set of required activities).
+    """
+    graded = exists().where(
+        ActivityProgress.enrolment_id == Enrolment.id, ActivityProgress.grade.is_not(None)
+    )
     return select(Enrolment.id).where(
-        Enrolment.course_id == course_id, Enrolment.status != "completed"
+        Enrolment.course_id == course_id, or_(Enrolment.status != "completed", graded)
     )
 
 

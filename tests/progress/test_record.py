@@ -223,11 +223,6 @@ def test_rebuild_finds_a_corrupted_cache_and_fix_restores_it(world, lessons, his
         assert (run.status, run.percent, run.grade, run.time_spent, run.completed_at) == values
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a completed run's cached grade is not recomputed when the required set "
-    "changes (recompute_course judges only open runs); see the report",
-)
 def test_making_a_graded_activity_optional_keeps_completed_runs_consistent(world, lessons):
     run = courses.enrol(world.learner, lessons.course)
     progress.record(run, lessons.view_page, "viewed")
