@@ -108,7 +108,13 @@ def _touch(run: Enrolment, activity: Activity, now, actor_id: int | None) -> Act
     row = _row(run, activity.id)
     if row is None:
         row = ActivityProgress(
-            enrolment_id=run.id, activity_id=activity.id, first_seen_at=now, last_seen_at=now
+            enrolment_id=run.id,
+            activity_id=activity.id,
+            status="in_progress",
+            percent=0.0,
+            time_spent=0,
+            first_seen_at=now,
+            last_seen_at=now,
         )
         db.session.add(row)
     row.last_seen_at = now
