@@ -39,6 +39,14 @@ class Forbidden(ServiceError):
     """The person is known but may not do this."""
 
 
+def required_reason(reason: str | None, message) -> str:
+    """Return the trimmed reason, or refuse with ``message`` (shown beside the reason field)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(message, "reason")
+    return reason
+
+
 #: Readable names of audit actions, shown on the audit page; each domain adds its own.
 AUDIT_LABELS: dict[str, object] = {}
 

@@ -72,6 +72,22 @@ def label(kind: str) -> str:
     return str(found.label) if found else kind
 
 
+def _new_job(kind, owner_id, target_type, target_id, max_attempts) -> Job:
+    """Add a queued Job row for a registered kind (not yet flushed or queued)."""
+    if kind not in HANDLERS:
+        raise ServiceError(_l("Unknown kind of job."))
+    job = Job(
+        kind=kind,
+        queue=HANDLERS[kind].queue,
+        owner_id=owner_id,
+        target_type=target_type,
+        target_id=target_id,
+        max_attempts=max_attempts,
+    )
+    db.session.add(job)
+    return job
+
+
 def start(
     kind: str,
     *,
@@ -88,17 +104,7 @@ def start(
     """
     from elearn import tasks
 
-    if kind not in HANDLERS:
-        raise ServiceError(_l("Unknown kind of job."))
-    job = Job(
-        kind=kind,
-        queue=HANDLERS[kind].queue,
-        owner_id=owner_id,
-        target_type=target_type,
-        target_id=target_id,
-        max_attempts=max_attempts,
-    )
-    db.session.add(job)
+    job = _new_job(kind, owner_id, target_type, target_id, max_attempts)
     if prepare is not None:
         db.session.flush()
         prepare(job)
@@ -121,17 +127,7 @@ def start_after_commit(
     For services that must not commit their caller's work. If the queue message is lost
     (the process dies between commit and enqueue), ``reap()`` re-queues the job.
     """
-    if kind not in HANDLERS:
-        raise ServiceError(_l("Unknown kind of job."))
-    job = Job(
-        kind=kind,
-        queue=HANDLERS[kind].queue,
-        owner_id=owner_id,
-        target_type=target_type,
-        target_id=target_id,
-        max_attempts=max_attempts,
-    )
-    db.session.add(job)
+    job = _new_job(kind, owner_id, target_type, target_id, max_attempts)
     db.session.flush()
     db.session.info.setdefault(_TO_QUEUE, []).append((job.queue, job.id))
     return job

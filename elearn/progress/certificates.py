@@ -20,7 +20,13 @@ from sqlalchemy import select
 
 from elearn.accounts.models import OrgUnit, User
 from elearn.core.clock import to_local, utcnow
-from elearn.core.services import AUDIT_LABELS, NotFound, ServiceError, record_audit
+from elearn.core.services import (
+    AUDIT_LABELS,
+    NotFound,
+    ServiceError,
+    record_audit,
+    required_reason,
+)
 from elearn.core.vietnamese import nfc
 from elearn.courses.models import Course, CourseSettings, Enrolment
 from elearn.extensions import db
@@ -142,16 +148,9 @@ def owned(user: User, certificate_id: int) -> Certificate:
     return certificate
 
 
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError(_l("Give a reason: it is shown when the code is checked."), "reason")
-    return reason
-
-
 def revoke(certificate: Certificate, actor: User, reason: str) -> None:
     """Revoke a valid certificate; its code then verifies as revoked, with the date."""
-    reason = _reason(reason)
+    reason = required_reason(reason, _l("Give a reason: it is shown when the code is checked."))
     if certificate.status != "valid":
         raise ServiceError(_l("Only a valid certificate can be revoked."))
     certificate.status, certificate.revoked_at, certificate.reason = "revoked", utcnow(), reason
@@ -173,7 +172,7 @@ def revoke_run(run: Enrolment, actor: User, reason: str) -> None:
 
 def reissue(certificate: Certificate, actor: User, reason: str) -> Certificate:
     """Issue a new certificate with the person's current name and unit; the old is superseded."""
-    reason = _reason(reason)
+    reason = required_reason(reason, _l("Give a reason: it is shown when the code is checked."))
     if certificate.status != "valid":
         raise ServiceError(_l("Only a valid certificate can be re-issued."))
     run = db.session.get(Enrolment, certificate.enrolment_id)

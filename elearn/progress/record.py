@@ -213,20 +213,27 @@ def fold(events: Iterable[ProgressEvent]) -> dict[int, Replayed]:
     return runs
 
 
-def required_ids(course_id: int) -> set[int]:
-    """Return the ids of the course's activities that count toward completion."""
-    return set(
-        db.session.scalars(
-            select(Activity.id)
-            .join(Module, Module.id == Activity.module_id)
-            .where(
-                Activity.course_id == course_id,
-                Activity.required.is_(True),
-                Activity.archived.is_(False),
-                Module.archived.is_(False),
-            )
+def required_query(course_id: int):
+    """Return a select of the ids of the course's activities that count toward completion.
+
+    Required, not archived, in a module that is not archived: the one definition used
+    by the run cache, the rebuild and the percent.
+    """
+    return (
+        select(Activity.id)
+        .join(Module, Module.id == Activity.module_id)
+        .where(
+            Activity.course_id == course_id,
+            Activity.required.is_(True),
+            Activity.archived.is_(False),
+            Module.archived.is_(False),
         )
     )
+
+
+def required_ids(course_id: int) -> set[int]:
+    """Return the ids of the course's activities that count toward completion."""
+    return set(db.session.scalars(required_query(course_id)))
 
 
 def course_grade(grades: dict[int, float | None], required: set[int]) -> float | None:

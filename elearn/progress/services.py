@@ -33,9 +33,9 @@ from sqlalchemy import event, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from elearn.core.clock import utcnow
-from elearn.core.services import AUDIT_LABELS, ServiceError, record_audit
+from elearn.core.services import AUDIT_LABELS, ServiceError, record_audit, required_reason
 from elearn.courses import services as courses
-from elearn.courses.models import Activity, CourseSettings, Enrolment, Module
+from elearn.courses.models import Activity, CourseSettings, Enrolment
 from elearn.extensions import db
 from elearn.jobs import services as jobs
 from elearn.progress import record as chain
@@ -289,27 +289,9 @@ def record_quiz(
 
 def _refresh_run(run: Enrolment, now, actor_id: int | None, reason: str = "") -> None:
     """Recompute the run's cache from its progress rows with a few aggregates."""
-    in_course = (
-        select(Activity.id)
-        .join(Module, Module.id == Activity.module_id)
-        .where(
-            Activity.course_id == run.course_id,
-            Activity.required.is_(True),
-            Activity.archived.is_(False),
-            Module.archived.is_(False),
-        )
-        .scalar_subquery()
-    )
+    in_course = chain.required_query(run.course_id).scalar_subquery()
     total = db.session.scalar(
-        select(func.count())
-        .select_from(Activity)
-        .join(Module, Module.id == Activity.module_id)
-        .where(
-            Activity.course_id == run.course_id,
-            Activity.required.is_(True),
-            Activity.archived.is_(False),
-            Module.archived.is_(False),
-        )
+        select(func.count()).select_from(chain.required_query(run.course_id).subquery())
     )
     mine = select(ActivityProgress).where(ActivityProgress.enrolment_id == run.id)
     completed = db.session.scalar(
@@ -367,13 +349,6 @@ def _complete_run(run: Enrolment, now, actor_id, reason: str = "", kind="run.com
 # --- admin actions ---------------------------------------------------------------------------
 
 
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError(_l("Give a reason: it is kept in the learner's record."), "reason")
-    return reason
-
-
 def reset_run(run: Enrolment, actor, reason: str) -> None:
     """Take a completed run out of completion and judge it again by the current rules.
 
@@ -383,7 +358,7 @@ def reset_run(run: Enrolment, actor, reason: str) -> None:
     """
     from elearn.progress import certificates
 
-    reason = _reason(reason)
+    reason = required_reason(reason, _l("Give a reason: it is kept in the learner's record."))
     _lock(run)
     if run.status != "completed":
         raise ServiceError(_l("Only a completed run can be reset."))
@@ -409,7 +384,7 @@ def reset_run(run: Enrolment, actor, reason: str) -> None:
 
 def override_run(run: Enrolment, actor, reason: str) -> None:
     """Mark a run complete although its rules are not met (e.g. trained in a classroom)."""
-    reason = _reason(reason)
+    reason = required_reason(reason, _l("Give a reason: it is kept in the learner's record."))
     _lock(run)
     if run.status == "completed":
         raise ServiceError(_l("This run is already complete."))

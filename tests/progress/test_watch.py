@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from elearn.core.clock import utcnow
 from elearn.courses import services as courses
 from elearn.extensions import db
 from elearn.media import services as media
@@ -121,26 +119,6 @@ def test_a_report_a_hair_past_the_end_is_clamped_to_the_end():
 
 
 # --- the progress service and the heartbeat endpoint -----------------------------------------
-
-
-class Clock:
-    """A controllable utcnow for the progress service."""
-
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr(progress, "utcnow", fake)
-    return fake
 
 
 @pytest.fixture
