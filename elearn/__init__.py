@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     from elearn.extensions import csrf, db, limiter, login_manager, migrate
     from elearn.jobs import models as _jobs_models  # noqa: F401
     from elearn.progress import models as _progress_models  # noqa: F401
+    from elearn.reports import models as _reports_models  # noqa: F401
 
     db.init_app(app)
     with app.app_context():

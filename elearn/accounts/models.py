@@ -14,6 +14,8 @@ from elearn.core.database import binary_string
 from elearn.extensions import db, login_manager
 
 ROLES = ("instructor", "hr", "admin")
+#: Roles scoped to one training class (``RoleAssignment.class_id``), given on the class page.
+CLASS_ROLES = ("organiser",)
 UNIT_KINDS = ("ministry", "province", "department", "school", "unit")
 
 
@@ -133,6 +135,11 @@ class User(UserMixin, db.Model):
         return any(r.role == "hr" for r in self._roles())
 
     @property
+    def is_organiser(self) -> bool:
+        """Tell whether the person organises at least one training class."""
+        return any(r.role == "organiser" for r in self._roles())
+
+    @property
     def is_instructor(self) -> bool:
         """Tell whether the person holds an instructor role anywhere."""
         return any(r.role == "instructor" for r in self._roles())
@@ -159,12 +166,16 @@ class RoleAssignment(db.Model):
     ``unit_id`` scopes hr and instructor roles to a unit and its whole subtree
     (it points at the unit, not its path, so scopes follow the tree when units
     move). Admin is site-wide (``unit_id`` None). Every account is a learner,
-    so learner is not stored. Later issues add course and training-class scopes.
+    so learner is not stored. ``course_id`` scopes an instructor to one course;
+    ``class_id`` scopes an organiser to one training class (its participants, from any
+    unit, and nothing else).
     """
 
     __tablename__ = "role_assignments"
     __table_args__ = (
-        UniqueConstraint("user_id", "role", "unit_id", "course_id", name="uq_role_assignment"),
+        UniqueConstraint(
+            "user_id", "role", "unit_id", "course_id", "class_id", name="uq_role_assignment"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +184,8 @@ class RoleAssignment(db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
     #: For a course-scoped instructor role: the course (and only it).
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
+    #: For a class organiser: the training class (and only it).
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("training_classes.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

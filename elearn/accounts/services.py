@@ -66,6 +66,11 @@ AUDIT_LABELS.update(
 #: so that later domains (course audiences, ...) follow the merge without accounts
 #: importing them.
 unit_merged = Namespace().signal("unit-merged")
+#: Sent as person_joined.send(user_id=..., unit_id=..., from_unit_id=...) when an account is
+#: created in a unit (from_unit_id None) or a person moves to one (a transfer, a merge),
+#: inside that transaction: later domains enrol newcomers in what the unit must take and
+#: keep their copies of the person's unit in step.
+person_joined = Namespace().signal("person-joined")
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
 MIN_PASSWORD_LENGTH = 10
@@ -222,7 +227,7 @@ def merge_unit(source: OrgUnit, target: OrgUnit, actor: User, reason: str = "") 
     source = db.session.get(OrgUnit, source.id)
     target = db.session.get(OrgUnit, target.id)
     why = reason or f"merge {source.code} -> {target.code}"
-    for person in db.session.scalars(select(User).where(User.unit_id == source.id)):
+    for person in list(db.session.scalars(select(User).where(User.unit_id == source.id))):
         _record_transfer(person, source, target, actor, why)
     for assignment in db.session.scalars(
         select(RoleAssignment).where(RoleAssignment.unit_id == source.id)
@@ -451,6 +456,7 @@ def create_user(
         _set_password(person, password)
     db.session.add(person)
     db.session.flush()
+    person_joined.send(user_id=person.id, unit_id=unit.id, from_unit_id=None)
     record_audit(
         "user.created",
         actor_id=actor and actor.id,
@@ -507,6 +513,8 @@ def _record_transfer(
     )
     person.unit_id = to_unit.id
     db.session.add(transfer)
+    db.session.flush()
+    person_joined.send(user_id=person.id, unit_id=to_unit.id, from_unit_id=from_unit.id)
     return transfer
 
 

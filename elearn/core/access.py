@@ -29,6 +29,9 @@ class Access(StrEnum):
     USER = "user"  #: any signed-in, active account (every account is a learner)
     INSTRUCTOR = "instructor"  #: instructor anywhere, or admin; courses limited to their own
     HR = "hr"  #: hr of some unit, or admin; objects are limited to the hr's subtrees
+    #: hr, organiser of a training class, or admin; reports are limited to the viewer's
+    #: subtrees (hr) or classes (organiser)
+    REPORTS = "reports"
     ADMIN = "admin"  #: site administrators only
 
 
@@ -66,6 +69,8 @@ def user_may(level: Access, user) -> bool:
         return True
     if level is Access.HR:
         return user.is_admin or user.is_hr
+    if level is Access.REPORTS:
+        return user.is_admin or user.is_hr or user.is_organiser
     if level is Access.INSTRUCTOR:
         return user.is_admin or user.is_instructor
     return user.is_admin

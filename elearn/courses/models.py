@@ -17,13 +17,15 @@ from elearn.core.clock import utcnow
 from elearn.core.database import binary_string
 from elearn.extensions import db
 
-ACTIVITY_TYPES = ("page", "video", "quiz")  # survey comes with its issue
+ACTIVITY_TYPES = ("page", "video", "quiz", "survey")
 #: ``view``: opened; ``mark_done``: the learner says so; ``watch``: a video watched to
 #: its threshold (``elearn.progress.watch``); ``passed``: a quiz's final grade reaches
-#: its pass mark; ``attempted``: a quiz attempt was finished.
-COMPLETION_RULES = ("view", "mark_done", "watch", "passed", "attempted")
+#: its pass mark; ``attempted``: a quiz attempt was finished; ``submitted``: a survey
+#: was answered and sent.
+COMPLETION_RULES = ("view", "mark_done", "watch", "passed", "attempted", "submitted")
 QUIZ_COMPLETION = ("passed", "attempted")
 PAGE_COMPLETION = ("view", "mark_done")
+SURVEY_COMPLETION = ("submitted",)
 
 
 class Course(db.Model):
@@ -175,8 +177,14 @@ class Enrolment(db.Model):
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
     #: 1 for the first run of this course by this person, 2 for the next, ...
     run: Mapped[int] = mapped_column(default=1)
-    #: ``self`` now; ``assigned`` and ``class`` come with the HR issue.
+    #: Why the run exists: ``self`` (the learner enrolled), ``assigned`` (a mandatory
+    #: assignment by hr) or ``class`` (a training class).
     source: Mapped[str] = mapped_column(String(16), default="self")
+    #: The learner's current unit, a copy kept in step by ``elearn.courses.services`` when
+    #: people move or units merge, so reports group runs without joining every person.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    #: The learner's unit when the run was completed (reports may count completions there).
+    completed_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     #: ``not_started``, ``in_progress`` or ``completed``.
     status: Mapped[str] = mapped_column(String(16), default="not_started", index=True)
     #: Completion ratio of required activities, 0.0 to 1.0.

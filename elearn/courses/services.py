@@ -16,7 +16,7 @@ from datetime import timedelta
 from blinker import Namespace
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -28,6 +28,7 @@ from elearn.core.vietnamese import collation_key, fold, nfc
 from elearn.courses.models import (
     PAGE_COMPLETION,
     QUIZ_COMPLETION,
+    SURVEY_COMPLETION,
     Activity,
     Course,
     CourseAudience,
@@ -47,6 +48,8 @@ TOPICS = {
     "chuyen-doi-so": _l("Digital transformation"),
     "cai-cach-hanh-chinh": _l("Administrative reform"),
 }
+#: First letter of the keys given to new activities of each type (p1, v2, q3, s4).
+KEY_PREFIXES = {"page": "p", "video": "v", "quiz": "q", "survey": "s"}
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 AUDIT_LABELS.update(
@@ -64,6 +67,15 @@ AUDIT_LABELS.update(
 #: (a rule, the required set, a threshold or pass mark, the minimum grade); progress
 #: judges the course's open runs again when the transaction commits.
 completion_changed = Namespace().signal("completion-changed")
+
+
+@accounts.person_joined.connect
+def _follow_person(_sender=None, *, user_id: int, unit_id: int, from_unit_id: int | None) -> None:
+    """Keep the runs' copy of the learner's unit in step when they move (or units merge)."""
+    if from_unit_id is not None:
+        db.session.execute(
+            update(Enrolment).where(Enrolment.user_id == user_id).values(unit_id=unit_id)
+        )
 
 
 @accounts.unit_merged.connect
@@ -254,6 +266,7 @@ def enrol(user: User, course: Course, source: str = "self") -> Enrolment:
         source=source,
         started_at=now,
         due_at=due,
+        unit_id=user.unit_id,
     )
     try:
         with db.session.begin_nested():  # two clicks at once: the second gets a message
@@ -526,7 +539,7 @@ def add_page(
         course_id=course.id,
         module_id=module.id,
         type=kind,
-        key=key or _next_key(course, {"video": "v", "quiz": "q"}.get(kind, "p"), Activity),
+        key=key or _next_key(course, KEY_PREFIXES.get(kind, "p"), Activity),
         title="",
         position=position,
     )
@@ -547,7 +560,11 @@ def update_page(
     """Change a page's title, text and completion settings."""
     if not title.strip():
         raise ServiceError(_l("A page needs a title."), "title")
-    allowed = {"video": ("watch",), "quiz": QUIZ_COMPLETION}.get(activity.type, PAGE_COMPLETION)
+    allowed = {
+        "video": ("watch",),
+        "quiz": QUIZ_COMPLETION,
+        "survey": SURVEY_COMPLETION,
+    }.get(activity.type, PAGE_COMPLETION)
     if completion not in allowed:
         raise ServiceError(_l("Unknown completion rule."), "completion")
     activity.title = nfc(title.strip())

@@ -32,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from elearn.accounts.models import User
 from elearn.core.clock import utcnow
 from elearn.core.services import AUDIT_LABELS, ServiceError, record_audit, required_reason
 from elearn.courses import services as courses
@@ -44,7 +45,7 @@ from elearn.progress.models import ActivityProgress
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("viewed", "done")
+EVENTS = ("viewed", "done", "submitted")
 #: Fastest playback the player offers; a report may not claim more than this.
 MAX_PLAYBACK_RATE = 2.0
 #: Seconds of allowance per report (clock differences, a report sent late).
@@ -158,9 +159,12 @@ def record(
     now = utcnow()
     actor_id = run.user_id if actor_id is None else actor_id
     row = _touch(run, activity, now, actor_id)
-    # "done" completes a page only: a quiz or a video completes by its own rule.
-    if (event == "done" and activity.completion in ("view", "mark_done")) or (
-        event == "viewed" and activity.completion == "view"
+    # "done" completes a page only: a quiz or a video completes by its own rule, a
+    # survey when its answers are sent ("submitted", called by the survey service).
+    if (
+        (event == "done" and activity.completion in ("view", "mark_done"))
+        or (event == "viewed" and activity.completion == "view")
+        or (event == "submitted" and activity.completion == "submitted")
     ):
         _complete(run, row, now, actor_id)
     db.session.flush()
@@ -333,6 +337,8 @@ def _complete_run(run: Enrolment, now, actor_id, reason: str = "", kind="run.com
     from elearn.progress import certificates  # certificates read the run's course and unit
 
     run.status, run.completed_at, run.percent = "completed", now, 1.0
+    # Where the learner was when they completed: units merge and people move later.
+    run.completed_unit_id = db.session.scalar(select(User.unit_id).where(User.id == run.user_id))
     chain.append(
         run,
         kind,
@@ -364,7 +370,7 @@ def reset_run(run: Enrolment, actor, reason: str) -> None:
         raise ServiceError(_l("Only a completed run can be reset."))
     now = utcnow()
     old = {"status": run.status, "completed_at": chain.stamp(run.completed_at)}
-    run.status, run.completed_at = "in_progress", None
+    run.status, run.completed_at, run.completed_unit_id = "in_progress", None, None
     chain.append(
         run,
         "run.reset",

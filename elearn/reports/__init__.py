@@ -1,0 +1,1 @@
+"""HR and training administration: assignments, training classes, reports, reminders."""
