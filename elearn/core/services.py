@@ -92,8 +92,9 @@ def audit_actions() -> list[str]:
     return list(db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))
 
 
-# Subjects are looked up at send time, inside the recipient's language.
-_SUBJECTS = {
+#: Mail subjects by kind, looked up at send time inside the recipient's language; each
+#: domain adds the kinds it sends.
+MAIL_SUBJECTS = {
     "password_reset": lambda: _("Reset your elearn password"),
     "welcome": lambda: _("Your elearn account"),
 }
@@ -108,7 +109,7 @@ def send_mail(to_address: str, kind: str, locale: str = "vi", **context) -> Outb
     with the error, so nothing is lost silently. The caller commits.
     """
     with force_locale(locale):
-        subject = _SUBJECTS[kind]()
+        subject = MAIL_SUBJECTS[kind]()
         body = render_template(f"mail/{kind}.txt", **context)
     mail = OutboxMail(to_address=to_address, subject=subject, body=body, kind=kind)
     host = current_app.config.get("MAIL_SMTP_HOST")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from blinker import Namespace
 from flask_babel import force_locale, gettext
@@ -275,6 +275,46 @@ def enrol(user: User, course: Course, source: str = "self") -> Enrolment:
         raise ServiceError(_l("You are already taking this course.")) from exc
     log.info("user %s enrolled in %s (run %s)", user.id, course.slug, run.run)
     return run
+
+
+def assigned_run(
+    user: User, course: Course, *, source: str, due: datetime | None, new_run: bool = False
+) -> tuple[Enrolment, bool]:
+    """Return the run a mandatory assignment or a class asks of ``user``: (run, created).
+
+    The person's open run is adopted (it becomes mandatory, due by the earlier date);
+    with no run, or with ``new_run`` after a completed one (a refresher), a run starts.
+    Without ``new_run`` a completed run is returned as it is: it already satisfies.
+    Assigned courses need not be offered to the person's unit in the catalogue.
+    """
+    if course.status != "published":
+        raise ServiceError(_l("Only a published course can be assigned."))
+    previous = current_run(user, course)
+    if previous is not None and (previous.status != "completed" or not new_run):
+        if previous.status != "completed":
+            previous.source = source if previous.source == "self" else previous.source
+            if due is not None and (previous.due_at is None or due < previous.due_at):
+                previous.due_at = due
+        return previous, False
+    run = Enrolment(
+        user_id=user.id,
+        course_id=course.id,
+        run=(previous.run + 1 if previous else 1),
+        source=source,
+        started_at=utcnow(),
+        due_at=due,
+        unit_id=user.unit_id,
+    )
+    db.session.add(run)
+    db.session.flush()
+    log.info("user %s assigned %s (run %s, %s)", user.id, course.slug, run.run, source)
+    return run, True
+
+
+def release_run(run: Enrolment) -> None:
+    """Make an open run voluntary again (its assignment was withdrawn); progress stays."""
+    if run.status != "completed":
+        run.source, run.due_at = "self", None
 
 
 def current_runs(user: User) -> list[Enrolment]:

@@ -42,6 +42,8 @@ class Handler:
     label: object
     #: ``(job)`` called in the transaction that marks the job failed for good.
     on_fail: Callable | None = None
+    #: ``(job) -> (label, url) or None``: what the finished job made, for its page.
+    result: Callable | None = None
 
 
 HANDLERS: dict[str, Handler] = {}
@@ -50,14 +52,29 @@ HANDLERS: dict[str, Handler] = {}
 MAINTENANCE: list[Callable[[], object]] = []
 
 
-def handler(kind: str, *, queue: str = "short", label=None, on_fail: Callable | None = None):
-    """Register the function that runs jobs of ``kind`` (and what to do when it fails)."""
+def handler(
+    kind: str,
+    *,
+    queue: str = "short",
+    label=None,
+    on_fail: Callable | None = None,
+    result: Callable | None = None,
+):
+    """Register the function that runs jobs of ``kind`` (what to do if it fails, what it made)."""
 
     def register(func: Callable) -> Callable:
-        HANDLERS[kind] = Handler(func, queue, label or kind, on_fail)
+        HANDLERS[kind] = Handler(func, queue, label or kind, on_fail, result)
         return func
 
     return register
+
+
+def result_of(job: Job) -> tuple[str, str] | None:
+    """Return (label, url) of what a finished job made, if its kind says so."""
+    found = HANDLERS.get(job.kind)
+    if job.state != "done" or found is None or found.result is None:
+        return None
+    return found.result(job)
 
 
 def _gave_up(job: Job) -> None:

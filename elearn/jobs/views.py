@@ -13,7 +13,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 @bp.app_context_processor
 def _job_labels():
-    return {"job_label": services.label}
+    return {"job_label": services.label, "job_result": services.result_of}
 
 
 @bp.route("")

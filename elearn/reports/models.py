@@ -161,18 +161,36 @@ class ReminderDigest(db.Model):
     mail_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_mails.id"))
 
 
-class ExportFile(db.Model):
-    """A report export made by a job, downloadable by the person who asked for it."""
+class ReportExport(db.Model):
+    """A report export asked for by one person: what it covers, and its file once made.
 
-    __tablename__ = "export_files"
+    Small exports are made in the request and only recorded here; large ones by a job
+    (``job_id``), whose file is kept under the instance folder by ``key`` until
+    ``expires_at`` and downloadable only by the person who asked.
+    """
+
+    __tablename__ = "report_exports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    #: Storage key under the exports folder (random; never a path from a request).
-    key: Mapped[str] = mapped_column(String(80), unique=True)
-    #: The name offered to the browser, e.g. ``bao-cao-don-vi-2026-12-02.xlsx``.
-    filename: Mapped[str] = mapped_column(String(255))
+    #: ``units``, ``courses``, ``people`` or ``runs``.
+    view: Mapped[str] = mapped_column(String(16))
+    #: ``xlsx`` or ``csv``.
+    format: Mapped[str] = mapped_column(String(8))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("training_classes.id"))
+    date_from: Mapped[date | None]
+    date_to: Mapped[date | None]
+    #: ``current`` or ``completion`` (which unit a run counts in).
+    mode: Mapped[str] = mapped_column(String(16), default="current")
+    #: The year of training hours (people view).
+    year: Mapped[int | None]
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    #: Storage key of the file made by the job (random); None until made or once removed.
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    #: The name offered to the browser, e.g. ``bao-cao-theo-don-vi-2026-12-02.xlsx``.
+    filename: Mapped[str] = mapped_column(String(255), default="")
     rows: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
