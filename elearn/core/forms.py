@@ -21,6 +21,7 @@ _MESSAGES = {
     "Field must be at least %(min)d characters long.": _l("Use at least %(min)d characters."),
     "Field must be equal to %(other_name)s.": _l("The two values differ."),
     "Not a valid integer value.": _l("Enter a whole number."),
+    "Not a valid date value.": _l("Enter a date as day, month and year."),
     "Number must be between %(min)s and %(max)s.": _l("Enter a number from %(min)s to %(max)s."),
     "Number must be at least %(min)s.": _l("Enter a number of at least %(min)s."),
     "Number must be at most %(max)s.": _l("Enter a number of at most %(max)s."),

@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 
 from elearn.accounts import services as accounts
 from elearn.accounts.models import OrgUnit, User
@@ -305,7 +305,7 @@ def members_query(assignment: Assignment):
     return (
         select(User.id)
         .join(OrgUnit, OrgUnit.id == User.unit_id)
-        .where(User.active.is_(True), or_(*conditions))
+        .where(User.active.is_(True), or_(false(), *conditions))
         .order_by(User.id)
     )
 

@@ -67,17 +67,13 @@ class FilterForm(BaseForm):
     date_from = DateField(_l("From date"), validators=[Optional()])
     date_to = DateField(_l("To date"), validators=[Optional()])
     mode = SelectField(
-        _l("Count a person's runs in"),
+        _l("Count runs in"),
         choices=[
-            SelectChoice("current", _l("their current unit")),
+            SelectChoice("current", _l("the person's current unit")),
             SelectChoice("completion", _l("their unit when they completed")),
         ],
         default="current",
         validators=[Optional()],
-        description=_l(
-            "People move and units merge: choose whether a completion counts where the "
-            "person works now or where they were when they completed."
-        ),
     )
     submit = SubmitField(_l("Show"))
 

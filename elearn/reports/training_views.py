@@ -109,16 +109,16 @@ def assignment_new():
                 flash(_("The assignment is saved; people are being enrolled."), "success")
                 return redirect(url_for("jobs.detail", job_id=job.id))
             flash(_("The assignment is saved and people are enrolled."), "success")
-            return redirect(url_for("training.assignment", assignment_id=assignment.id))
+            return redirect(url_for("training.assignment", course_assignment_id=assignment.id))
     return render_template("training/assignment_new.html", form=form)
 
 
-@bp.route("/assignments/<int:assignment_id>")
+@bp.route("/assignments/<int:course_assignment_id>")
 @access(Access.HR)
-def assignment(assignment_id: int):
+def assignment(course_assignment_id: int):
     """One assignment: what, for whom, by when, and how many have finished."""
     try:
-        found = assignments.assignment_for(current_user, assignment_id)
+        found = assignments.assignment_for(current_user, course_assignment_id)
     except NotFound:
         abort(404)
     return render_template(
@@ -138,12 +138,12 @@ def _targets(found) -> tuple[list, list]:
     return units, people
 
 
-@bp.route("/assignments/<int:assignment_id>/withdraw", methods=["POST"])
+@bp.route("/assignments/<int:course_assignment_id>/withdraw", methods=["POST"])
 @access(Access.HR)
-def assignment_withdraw(assignment_id: int):
+def assignment_withdraw(course_assignment_id: int):
     """Withdraw an assignment; runs and progress stay, open runs become voluntary."""
     try:
-        found = assignments.assignment_for(current_user, assignment_id)
+        found = assignments.assignment_for(current_user, course_assignment_id)
     except NotFound:
         abort(404)
     form = WithdrawForm()
@@ -155,7 +155,7 @@ def assignment_withdraw(assignment_id: int):
             "The assignment was withdrawn; %(n)d open runs are voluntary now.", n=released
         ),
     )
-    return redirect(url_for("training.assignment", assignment_id=assignment_id))
+    return redirect(url_for("training.assignment", course_assignment_id=course_assignment_id))
 
 
 # --- training classes ------------------------------------------------------------------------

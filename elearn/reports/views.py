@@ -76,18 +76,29 @@ def _course_choices(scope) -> list[SelectChoice]:
 
 
 def _read_filters(scope, *, with_units: bool = True):
-    """Return (form, Filters, unit) from the query string; bad values are shown, not used."""
+    """Return (form, Filters, unit) from the query string.
+
+    A unit outside the viewer's scope is a 404 whatever else is asked; other bad values
+    are shown beside their field and the report falls back to no filter.
+    """
+    unit = _unit_or_404(request.args.get("unit", type=int))
+    if unit is None and not scope.everything:
+        roots = services.report_units(scope, None)
+        if len(roots) == 1:
+            unit = roots[0]  # hr of one subtree: reports open at its top unit
     form = FilterForm(request.args)
     units = accounts.units_in_scope(current_user) if with_units and scope.has_units else []
+    if unit is not None and unit not in units:
+        units = [*units, unit]  # a merged unit, or a chart that needs no list
     form.unit.choices = [SelectChoice(0, _("All my units"))] + [
         SelectChoice(u.id, f"{'— ' * u.depth}{u.name} ({u.code})") for u in units
     ]
     form.course.choices = _course_choices(scope)
     form.period.choices = period_choices()
-    valid = form.validate()
-    if not valid:
-        return form, Filters(), None
-    unit = _unit_or_404(form.unit.data)
+    if unit is not None:
+        form.unit.data = unit.id
+    if not form.validate():
+        return form, Filters(), unit
     start, end = period_dates(form.period.data or "", form.date_from.data, form.date_to.data)
     filters = Filters(
         date_from=start,
@@ -155,7 +166,7 @@ def units():
         unit=unit,
         ancestors=_visible_ancestors(unit),
         export_form=ExportForm(view="units"),
-        chart_url=url_for("reports.units_chart", **_query_args()),
+        chart_url=url_for("reports.units_chart", **_query_args(unit=unit.id if unit else None)),
     )
 
 
@@ -201,7 +212,7 @@ def courses():
         report=report,
         unit=unit,
         export_form=ExportForm(view="courses"),
-        chart_url=url_for("reports.courses_chart", **_query_args()),
+        chart_url=url_for("reports.courses_chart", **_query_args(unit=unit.id if unit else None)),
     )
 
 
