@@ -1,16 +1,19 @@
 """axe-core (pinned through axe-playwright-python) on every page, at desktop width and 320 px.
 
 To add a page to the scan, add one line to PAGES: (who is signed in, path, name).
+``AXE_PAGES=report,class`` scans only the pages whose names contain one of those words.
 Paths may use {learner}, {outsider}, {unit}, {mail} and {token}.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import os
+from datetime import date, datetime, timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from elearn.accounts import imports as staff_imports
 from elearn.accounts import services as accounts
 from elearn.core.models import OutboxMail
 from elearn.courses import services as courses
@@ -23,6 +26,8 @@ from elearn.quiz import attempts as quiz_attempts
 from elearn.quiz import authoring as quiz_authoring
 from elearn.quiz import results as quiz_results
 from elearn.quiz import services as quiz
+from elearn.reports import assignments, classes
+from elearn.surveys import services as surveys
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
 
@@ -92,6 +97,30 @@ PAGES = [
     (None, "/verify/{code_revoked}", "verify-revoked"),
     (None, "/verify/AAAA-BBBB-CCCC-DDDD", "verify-unknown"),
     ("admin", "/admin/people/{outsider}/record", "learner-record"),
+    ("outsider", "/courses/{slug}/lessons/{survey}", "survey-lesson"),
+    ("instructor", "/teach/{course}/modules/{module}/surveys/new", "survey-new"),
+    ("instructor", "/teach/{course}/surveys/{survey_fresh}", "teach-survey"),
+    ("instructor", "/teach/{course}/surveys/{survey}", "teach-survey-answered"),
+    ("instructor", "/teach/{course}/surveys/{survey}/results", "survey-results"),
+    ("instructor", "/teach/{course}/surveys/{survey_named}/results", "survey-results-named"),
+    ("hr_a", "/reports/units", "report-units"),
+    ("hr_a", "/reports/units?unit={unit}&period=custom&date_from=2026-13-01", "report-units-drill"),
+    ("hr_a", "/reports/courses", "report-courses"),
+    ("hr_a", "/reports/people", "report-people"),
+    ("hr_a", "/reports/people/{learner}", "report-person"),
+    ("hr_a", "/assignments", "assignments"),
+    ("hr_a", "/assignments/new", "assignment-new"),
+    ("hr_a", "/assignments/{assignment}", "assignment"),
+    ("hr_a", "/classes", "classes"),
+    ("admin", "/reports/units?mode=completion&period=2026-H2", "report-units-admin"),
+    ("admin", "/classes/new", "class-new"),
+    ("admin", "/classes/{training_class}", "class-admin"),
+    ("admin", "/classes/{training_class}/edit", "class-edit"),
+    ("instructor", "/classes/{training_class}", "class-organiser"),
+    ("hr_a", "/admin/imports", "imports"),
+    ("hr_a", "/admin/imports/new", "import-new"),
+    ("hr_a", "/admin/imports/{staff_import}", "import-dry-run"),
+    ("hr_a", "/admin/imports/{staff_import_applied}", "import-result"),
 ]
 QUESTIONS = """\
 $CATEGORY: co-ban
@@ -107,7 +136,7 @@ WIDTHS = [1280, 320]
 
 
 @pytest.fixture
-def sample_ids(world):
+def sample_ids(world, make_user):
     accounts.request_password_reset("learner", "http://127.0.0.1")
     db.session.commit()
     mail = db.session.scalar(db.select(OutboxMail))
@@ -161,6 +190,52 @@ def sample_ids(world):
         done.append(certificates.of_run(run)[0])
     renewed = certificates.reissue(done[0], world.admin, "Đổi họ tên")
     certificates.revoke(done[1], world.admin, "Cấp nhầm")
+    # Surveys: one not answered yet, one anonymous and one named, each answered by three
+    # people (not the outsider, whose lesson shows the form).
+    fresh = surveys.add_survey(module, "Khảo sát mới", "")
+    sample_survey = surveys.add_survey(module, "Phiếu khảo sát", "Xin cho biết ý kiến.")
+    named = surveys.add_survey(module, "Khảo sát có tên", "", anonymous=False, required=False)
+    for n, values in enumerate(([5, 4, 4, 5, 5], [3, 4, 2, 4, 3], [4, 5, 5, 3, 4])):
+        run = courses.enrol(make_user(world.dept_b, f"Học Viên {n}"), course)
+        for activity in (sample_survey, named):
+            items = surveys.items_of(surveys.survey_of(activity))
+            answers = {i.id: str(v) for i, v in zip(items, values, strict=False)}
+            answers[items[-1].id] = "Cần thêm ví dụ thực tế <b>ở cơ sở</b>."
+            surveys.submit(run, activity, answers)
+    # hr_a assigns the course to their department; a class of the department's people and
+    # the outsider, organised by the instructor.
+    assignment = assignments.create_assignment(
+        world.hr_a,
+        course_ids=[course.id],
+        unit_ids=[world.dept_a.id],
+        user_ids=[],
+        due_on=date.today() + timedelta(days=20),
+        recur_months=12,
+    )
+    assignments.apply(assignment)
+    training = classes.create_class(
+        world.admin,
+        code="TH-2026-01",
+        name="Lớp tập huấn cải cách hành chính",
+        description="Lớp cho cán bộ làm công tác cải cách hành chính.",
+        organiser_unit=world.dept_a,
+        opens_on=date.today(),
+        closes_on=date.today() + timedelta(days=14),
+        course_ids=[course.id],
+        unit_ids=[world.team_a1.id],
+        user_ids=[world.outsider.id],
+    )
+    assignments.apply(training.assignment)
+    classes.add_organiser(training, world.admin, world.instructor.username)
+    db.session.commit()
+    # Two staff imports of hr_a, each with a row naming an unknown unit: one checked, one applied.
+    staff_files = []
+    for name in ("nhan-su.csv", "nhan-su-thang-5.xlsx"):
+        data = staff_imports.sample_csv([world.team_a1.code, "KHONG.CO"])
+        staff_files.append(staff_imports.create_import(world.hr_a, name, data)[0])
+        staff_imports.check(staff_files[-1])
+    staff_imports.claim(staff_files[1], world.hr_a)
+    staff_imports.apply(staff_files[1], world.hr_a)
     db.session.commit()
     return {
         "learner": world.learner.id,
@@ -181,6 +256,13 @@ def sample_ids(world):
         "code": renewed.code,
         "code_old": done[0].code,
         "code_revoked": done[1].code,
+        "survey": sample_survey.id,
+        "survey_named": named.id,
+        "survey_fresh": fresh.id,
+        "assignment": assignment.id,
+        "training_class": training.id,
+        "staff_import": staff_files[0].id,
+        "staff_import_applied": staff_files[1].id,
     }
 
 
@@ -196,8 +278,10 @@ def _violations(page) -> list[str]:
 def test_pages_have_no_wcag_violations(live_server, page_factory, sample_ids, world, width):
     failures = {}
     pages_by_user: dict[str | None, list] = {}
+    only = os.environ.get("AXE_PAGES", "")  # e.g. AXE_PAGES=report,class: just those pages
     for who, path, name in PAGES:
-        pages_by_user.setdefault(who, []).append((path, name))
+        if not only or any(part in name for part in only.split(",")):
+            pages_by_user.setdefault(who, []).append((path, name))
     for who, entries in pages_by_user.items():
         page = page_factory(width=width, bypass_csp=True)  # axe is injected as a script
         if who:

@@ -68,11 +68,13 @@ def test_a_class_enrols_people_from_many_units_in_each_course(world, two_courses
 
 
 def test_hr_opens_classes_only_for_their_units_and_people(world, two_courses):
-    with pytest.raises(ServiceError, match="organising unit"):
+    with pytest.raises(ServiceError) as refused:
         open_class(world.hr_a, world.dept_b, two_courses, people=[world.learner])
-    with pytest.raises(ServiceError, match="people you manage"):
+    assert refused.value.field == "organiser_unit_id"
+    with pytest.raises(ServiceError) as refused:
         open_class(world.hr_a, world.dept_a, two_courses, people=[world.outsider])
-    with pytest.raises(ServiceError, match="close before"):
+    assert refused.value.field == "user_ids"
+    with pytest.raises(ServiceError) as refused:
         classes.create_class(
             world.admin,
             code="X",
@@ -86,8 +88,9 @@ def test_hr_opens_classes_only_for_their_units_and_people(world, two_courses):
             user_ids=[],
         )
     open_class(world.admin, world.dept_a, two_courses, people=[world.learner])
-    with pytest.raises(ServiceError, match="already has the code"):
+    with pytest.raises(ServiceError) as refused:
         open_class(world.admin, world.dept_a, two_courses, people=[world.learner])
+    assert refused.value.field == "code"
 
 
 def test_a_new_closing_date_moves_the_open_runs_due_date(world, two_courses):
