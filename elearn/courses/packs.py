@@ -60,6 +60,9 @@ class PageData:
     #: Quizzes: the ``quiz:`` mapping (settings and where the questions come from),
     #: checked by ``QUIZ_CHECKER`` and applied by ``QUIZ_LOADER``.
     quiz: dict = field(default_factory=dict)
+    #: Surveys: the ``survey:`` mapping as read by ``SURVEY_READER`` and applied by
+    #: ``SURVEY_LOADER``.
+    survey: dict = field(default_factory=dict)
 
 
 #: ``(activity, module, page, folder) -> Activity`` for video lessons; set by
@@ -78,6 +81,12 @@ QUESTION_EXPORTER = None
 QUIZ_CHECKER = None
 QUIZ_LOADER = None
 QUIZ_EXPORTER = None
+#: Surveys, set by ``elearn.surveys.packs``: ``SURVEY_READER(spec, course_file) -> dict``
+#: (raises PackError naming the file and line), ``SURVEY_LOADER(activity, module, page)
+#: -> Activity``, ``SURVEY_EXPORTER(activity) -> dict``.
+SURVEY_READER = None
+SURVEY_LOADER = None
+SURVEY_EXPORTER = None
 
 
 @dataclass
@@ -214,7 +223,8 @@ def read_pack(folder: Path) -> PackData:
             except UnicodeDecodeError:
                 _fail(page_file, None, "the file is not UTF-8 text")
             completion = item.get(
-                "completion", {"video": "watch", "quiz": "passed"}.get(kind, "view")
+                "completion",
+                {"video": "watch", "quiz": "passed", "survey": "submitted"}.get(kind, "view"),
             )
             if kind == "page" and completion not in ("view", "mark_done"):
                 _fail(course_file, line, "'completion' must be view or mark_done")
@@ -222,6 +232,8 @@ def read_pack(folder: Path) -> PackData:
                 _fail(course_file, line, "a quiz's 'completion' is passed or attempted")
             if kind == "video" and completion != "watch":
                 _fail(course_file, line, "a video lesson's 'completion' is watch")
+            if kind == "survey" and completion != "submitted":
+                _fail(course_file, line, "a survey's 'completion' is submitted")
             page = PageData(
                 key=_key(item, course_file, activity_keys),
                 title=_text(item, "title", course_file),
@@ -241,6 +253,13 @@ def read_pack(folder: Path) -> PackData:
                 problem = QUIZ_CHECKER(page.quiz) if QUIZ_CHECKER is not None else None
                 if problem:
                     _fail(course_file, spec.get("__line__", line), problem)
+            if kind == "survey":
+                spec = item.get("survey", {"__line__": line})
+                if not isinstance(spec, dict):
+                    _fail(course_file, line, "'survey' must be a mapping: anonymous, items")
+                if SURVEY_READER is None:
+                    _fail(course_file, line, "surveys need the surveys domain")
+                page.survey = SURVEY_READER(spec, course_file)
             module.pages.append(page)
         modules.append(module)
     questions = doc.get("questions")
@@ -370,6 +389,10 @@ def apply_pack(pack: PackData) -> Course:
                 if QUIZ_LOADER is None:
                     raise PackError(f"{pack.folder}: quizzes need the quiz domain")
                 activity = QUIZ_LOADER(activity, module, page)
+            elif page.kind == "survey":
+                if SURVEY_LOADER is None:
+                    raise PackError(f"{pack.folder}: surveys need the surveys domain")
+                activity = SURVEY_LOADER(activity, module, page)
             elif activity is None:
                 activity = services.add_page(
                     module,
@@ -454,6 +477,8 @@ def export_pack(course: Course, folder: Path) -> Path:
                 entry.update(VIDEO_EXPORTER(activity, target))
             if activity.type == "quiz" and QUIZ_EXPORTER is not None:
                 entry["quiz"] = QUIZ_EXPORTER(activity)
+            if activity.type == "survey" and SURVEY_EXPORTER is not None:
+                entry["survey"] = SURVEY_EXPORTER(activity)
             entries.append(entry)
         modules.append({"key": module.key, "title": module.title, "activities": entries})
     audience = (

@@ -19,6 +19,7 @@ from elearn.jobs import services as jobs
 from elearn.media import services as media
 from elearn.progress import services as progress
 from elearn.quiz import learn as quiz_learn
+from elearn.surveys import views as survey_views
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
 teach_bp = Blueprint("teach", __name__, url_prefix="/teach")
@@ -134,6 +135,7 @@ def lesson(slug: str, activity_id: int):
         confirm_form=ConfirmForm(),
         lecture=_lecture(course, activity, run),
         quiz=quiz_learn.quiz_context(course, activity, run) if activity.type == "quiz" else None,
+        survey=_survey(course, activity, run),
         **_neighbours(course, activity),
     )
 
@@ -143,6 +145,13 @@ def _lecture(course, activity, run) -> dict | None:
     if activity.type != "video":
         return None
     return media.lecture_context(course, activity, run)
+
+
+def _survey(course, activity, run) -> dict | None:
+    """Return what the lesson page needs to show a survey's form, for surveys."""
+    if activity.type != "survey":
+        return None
+    return survey_views.survey_context(course, activity, run)
 
 
 def _neighbours(course, activity) -> dict:
@@ -386,6 +395,10 @@ def edit_page(course_id: int, activity_id: int):
         return redirect(
             url_for("teach_quizzes.manage", course_id=course_id, activity_id=activity_id)
         )
+    if activity.type == "survey":
+        return redirect(
+            url_for("teach_surveys.manage", course_id=course_id, activity_id=activity_id)
+        )
     return _page_form(course, activity.module, activity)
 
 
@@ -458,5 +471,6 @@ def preview_page(course_id: int, activity_id: int):
         confirm_form=ConfirmForm(),
         preview_mode=True,
         lecture=_lecture(course, activity, None),
+        survey=_survey(course, activity, None),
         **_neighbours(course, activity),
     )

@@ -222,7 +222,7 @@ progress.register_rule("watch", _watched_enough)
 def lecture_context(course, activity, run) -> dict:
     """What the lesson page needs to show a video (used by the courses views)."""
     video = video_of(activity)
-    row = progress.watch_state(run, activity)
+    row = progress.activity_state(run, activity)
     shown = shown_to_learners(activity, video)
     return {
         "video": video,

@@ -176,13 +176,15 @@ class WatchRefused(ServiceError):
     """A watch report that cannot be true (the view answers 400 and keeps nothing)."""
 
 
-def watch_state(
+def activity_state(
     run: Enrolment | None, activity: Activity, *, lock: bool = False
 ) -> ActivityProgress | None:
-    """Return the run's progress row for a video (None before the first visit).
+    """Return the run's progress row for an activity (None before the first visit).
 
-    ``lock`` holds the run (FOR UPDATE) so two reports at once on PostgreSQL do not
-    overwrite each other's intervals.
+    ``lock`` holds the run (FOR UPDATE on PostgreSQL; SQLite writers queue on BEGIN
+    IMMEDIATE) until the transaction ends, so two requests at once act one after the
+    other: two watch reports do not overwrite each other's intervals, two survey submits
+    store one response.
     """
     if run is None:
         return None
@@ -212,7 +214,7 @@ def record_watch(
     if activity.completion != "watch":
         raise WatchRefused(_l("This lesson has no video to watch."))
     now = utcnow()
-    existing = watch_state(run, activity, lock=True)
+    existing = activity_state(run, activity, lock=True)
     before = watch.loads(existing.watched) if existing else []
     after = watch.merge([*before, *intervals])
     gained = watch.seconds(after) - watch.seconds(before)

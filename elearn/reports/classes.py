@@ -79,7 +79,7 @@ def classes_for(user: User) -> list[TrainingClass]:
     """Return the classes ``user`` may see (manage or organise), newest opening first."""
     query = select(TrainingClass).order_by(TrainingClass.opens_on.desc(), TrainingClass.id.desc())
     if not user.is_admin:
-        conditions = [TrainingClass.id.in_(organised_by(user) or {-1})]
+        conditions = [TrainingClass.id.in_(organised_by(user))]
         paths = accounts.scope_paths(user) or []
         if paths:
             conditions.append(

@@ -154,6 +154,6 @@ def test_a_learner_watches_through_hls_js_with_captions_and_resumes_after_reload
     run = courses.current_run(world.learner, course)
     from elearn.progress import services as progress
 
-    row = progress.watch_state(run, activity)
+    row = progress.activity_state(run, activity)
     assert 0.3 < row.percent < 1.0  # about 6 of 14 s watched, counted on the server
     assert [e for e in errors if "Content Security Policy" in e] == []

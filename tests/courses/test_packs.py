@@ -235,6 +235,15 @@ def test_the_starter_curriculum_loads(app, runner):
                 assert activity.completion == "passed", course.slug
                 assert authoring.total_questions(attempts.quiz_of(activity)) >= 8, course.slug
                 continue
+            if activity.type == "survey":  # an optional anonymous satisfaction survey
+                from elearn.surveys import services as surveys
+
+                survey = surveys.survey_of(activity)
+                assert (activity.required, survey.anonymous) == (False, True), course.slug
+                kinds = [item.kind for item in surveys.items_of(survey)]
+                assert kinds.count("likert") >= 5, course.slug
+                assert "comment" in kinds, course.slug
+                continue
             assert len(activity.page.markdown.split()) >= 450, (course.slug, activity.key)
 
 

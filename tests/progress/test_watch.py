@@ -146,7 +146,7 @@ def _report(client, course, activity, intervals, position=None):
 def _row(world, course, activity):
     run = courses.current_run(world.learner, course)
     db.session.refresh(run)
-    row = progress.watch_state(run, activity)
+    row = progress.activity_state(run, activity)
     if row is not None:
         db.session.refresh(row)
     return run, row

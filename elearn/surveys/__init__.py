@@ -1,0 +1,1 @@
+"""Survey domain: satisfaction surveys (Likert items and comments), optionally anonymous."""
