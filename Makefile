@@ -46,6 +46,7 @@ demo: migrate ## Load the demo org tree and accounts, and the starter courses (i
 	$(BIN)/flask --app wsgi media demo-lecture content/
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi content load content/ --new-only --staff giangvien
 	ELEARN_DEMO=1 $(BIN)/flask --app wsgi progress load-demo
+	ELEARN_DEMO=1 $(BIN)/flask --app wsgi reports load-demo
 
 run: demo ## Install, migrate, load demo data and serve on http://127.0.0.1:$(PORT) (web + job worker)
 	@echo "elearn is starting on http://127.0.0.1:$(PORT) with a job worker (Ctrl-C stops both)"
@@ -59,21 +60,15 @@ dev: demo ## Like run, but Flask's debug server with reloading
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	  ELEARN_DEMO=1 $(BIN)/flask --app wsgi run --debug --port $(PORT)
 
-test: install-dev translations ## Run every test: SQLite, then PostgreSQL if ELEARN_TEST_DATABASE_URL is set
+test: install-dev translations ## Run every test: SQLite, and PostgreSQL beside it if ELEARN_TEST_DATABASE_URL is set
 	@bash .ci/system-packages.sh test
-	$(MAKE) --no-print-directory test-sqlite
-	@if [ -n "$$ELEARN_TEST_DATABASE_URL" ]; then \
-	  $(MAKE) --no-print-directory test-postgres; \
-	else \
-	  echo "NOTE: ELEARN_TEST_DATABASE_URL is not set, so the PostgreSQL pass was skipped."; \
-	  echo "      bash .ci/run starts PostgreSQL and Redis and runs both passes."; \
-	fi
+	@bash .ci/test-passes.sh
 
 test-sqlite: ## Run the whole suite on SQLite, browser tests included
 	env -u ELEARN_TEST_DATABASE_URL $(BIN)/python -m pytest
 
 test-postgres: ## Run the suite (without the browser) on ELEARN_TEST_DATABASE_URL
-	$(BIN)/python -m pytest -m "not browser"
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not browser"
 
 lint: install-dev ## Check style with ruff
 	$(BIN)/ruff check .

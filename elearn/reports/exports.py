@@ -118,8 +118,16 @@ def table(export: ReportExport, scope: Scope) -> tuple[list[str], Iterator[list]
         return headers, rows
     if export.view == "courses":
         report = services.course_report(scope, within, filters)
-        headers = [_("Course"), *_counts_headers()]
-        return headers, ([row.label, *_counts_cells(row.counts)] for row in report.rows)
+        headers = [_("Course"), *_counts_headers(), _("Satisfaction index (%)")]
+        satisfaction = report.extra["satisfaction"]
+        return headers, (
+            [
+                row.label,
+                *_counts_cells(row.counts),
+                round(satisfaction[row.key].index, 1) if satisfaction[row.key].shown else None,
+            ]
+            for row in report.rows
+        )
     if export.view == "people":
         year = export.year or to_local(utcnow()).year
         headers = [

@@ -24,6 +24,7 @@ from elearn.reports.classes import courses_of
 from elearn.reports.data import Counts, PersonHours, Report, Row
 from elearn.reports.models import TrainingClass
 from elearn.reports.queries import Filters, Scope
+from elearn.surveys import services as surveys
 
 
 def _unit_label(unit: OrgUnit, merged_names: dict[int, str]) -> str:
@@ -125,7 +126,14 @@ def course_report(scope: Scope, within: OrgUnit | None, filters: Filters) -> Rep
         for cid, counts in sorted(per_course.items(), key=lambda kv: order[kv[0]])
     )
     total = sum((r.counts for r in rows), Counts())
-    return Report(title=within.name if within else _("All my units"), rows=rows, total=total)
+    # Satisfaction is the course's, whoever answered: anonymous answers have no unit.
+    satisfaction = {row.key: surveys.satisfaction(course_id=row.key) for row in rows}
+    return Report(
+        title=within.name if within else _("All my units"),
+        rows=rows,
+        total=total,
+        extra={"satisfaction": satisfaction},
+    )
 
 
 def class_report(training_class: TrainingClass, filters: Filters) -> Report:

@@ -10,11 +10,13 @@ from elearn.accounts import services as accounts
 from elearn.core.clock import due_at, to_local, utcnow
 from elearn.core.models import AuditLog
 from elearn.core.services import NotFound, ServiceError
+from elearn.courses import services as courses
 from elearn.courses.models import Enrolment
 from elearn.extensions import db
 from elearn.progress import services as progress
 from elearn.reports import assignments, classes
 from elearn.reports.models import AssignmentRun
+from elearn.surveys import services as surveys
 
 
 def today():
@@ -171,6 +173,24 @@ def test_a_run_knows_its_class_for_the_survey(world, two_courses):
     training = open_class(world.admin, world.dept_a, two_courses, people=[world.learner])
     run = class_runs(training)[0]
     assert classes.run_class_id(run) == training.id
-    from elearn.surveys import services as surveys
-
     assert surveys.class_of(run) == training.id
+
+
+def test_the_class_page_and_course_report_show_the_satisfaction_index(
+    world, make_course, make_user, as_user
+):
+    course = make_course(slug="khao-sat", title="Khóa có khảo sát", pages=1)
+    module = courses.outline(course)[0][0]
+    survey = surveys.add_survey(module, "Phiếu khảo sát", "", items=[("likert", "Nội dung", True)])
+    people = [make_user(world.team_a1, f"Học Viên {n}", f"hv{n}") for n in range(4)]
+    db.session.commit()
+    training = open_class(world.admin, world.dept_a, [course], people=people)
+    [item] = surveys.items_of(surveys.survey_of(survey))
+    for person, value in zip(people, (5, 4, 2, 5), strict=True):
+        run = courses.current_run(person, course)
+        surveys.submit(run, survey, {item.id: str(value)})
+    db.session.commit()
+    page = as_user("admin").get(f"/classes/{training.id}").get_data(as_text=True)
+    assert "75%" in page  # 3 of 4 answers are 4 or 5
+    report = as_user("hr_a").get("/reports/courses").get_data(as_text=True)
+    assert "75,0%" in report
