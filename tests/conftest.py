@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -246,3 +247,25 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_RE.search(html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in page"
     return match.group(1)
+
+
+def together(*calls):
+    """Run ``calls`` in threads released at the same moment; re-raise what any raised."""
+    barrier = threading.Barrier(len(calls))
+    results, errors = [None] * len(calls), []
+
+    def run(n, call):
+        try:
+            barrier.wait(timeout=30)
+            results[n] = call()
+        except BaseException as exc:  # noqa: BLE001 - reported in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results

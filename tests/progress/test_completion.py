@@ -4,8 +4,6 @@ override, time spent, and two requests completing the same lesson at once.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select, update
 
@@ -22,6 +20,7 @@ from elearn.progress import record as chain
 from elearn.progress import services as progress
 from elearn.progress.models import ActivityProgress, ProgressChain, ProgressEvent
 from elearn.quiz import attempts
+from tests.conftest import together
 from tests.progress.conftest import (
     build_course,
     certificates_of,
@@ -557,28 +556,6 @@ def test_quiz_time_is_the_time_its_attempts_took(world, lessons):
 # --- two requests at once --------------------------------------------------------------------
 
 
-def _together(*calls):
-    """Run ``calls`` in threads released at the same moment; re-raise what any raised."""
-    barrier = threading.Barrier(len(calls))
-    results, errors = [None] * len(calls), []
-
-    def run(n, call):
-        try:
-            barrier.wait(timeout=30)
-            results[n] = call()
-        except BaseException as exc:  # noqa: BLE001 - reported in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
-    return results
-
-
 def test_two_requests_marking_the_same_page_done_at_once_complete_it_once(
     world, make_course, as_user
 ):
@@ -592,7 +569,7 @@ def test_two_requests_marking_the_same_page_done_at_once_complete_it_once(
     for page in pages:
         db.session.commit()  # end this thread's read transaction before the requests
         url = f"/courses/{course.slug}/lessons/{page.id}/done"
-        answers = _together(*(lambda c=c, u=url: c.post(u).status_code for c in clients))
+        answers = together(*(lambda c=c, u=url: c.post(u).status_code for c in clients))
         assert answers == [302, 302]
         db.session.rollback()
         db.session.expire_all()
@@ -638,7 +615,7 @@ def test_one_learners_steps_in_two_courses_at_once_make_one_unbroken_chain(
         db.session.commit()
         for step, status in enumerate(("in_progress", "completed")):
             calls = [lambda r=r, a=a[step]: view(r, a) for r, a in zip(runs, pages, strict=True)]
-            assert _together(*calls) == [status, status]
+            assert together(*calls) == [status, status]
         db.session.rollback()
     for person in learners:
         events = list(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import pytest
@@ -67,25 +66,3 @@ def answers_for(items, values, comment="Tốt") -> dict[int, str]:
 def form_of(answers: dict[int, str]) -> dict[str, str]:
     """The answers as the form posts them."""
     return {f"item-{item_id}": value for item_id, value in answers.items()}
-
-
-def together(*calls):
-    """Run ``calls`` in threads released at the same moment; re-raise what any raised."""
-    barrier = threading.Barrier(len(calls))
-    results, errors = [None] * len(calls), []
-
-    def run(n, call):
-        try:
-            barrier.wait(timeout=30)
-            results[n] = call()
-        except BaseException as exc:  # noqa: BLE001 - reported in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
-    return results

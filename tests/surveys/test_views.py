@@ -13,7 +13,8 @@ from elearn.extensions import db
 from elearn.progress.models import ActivityProgress, ProgressEvent
 from elearn.surveys import services as surveys
 from elearn.surveys.models import SurveyItem, SurveyResponse
-from tests.surveys.conftest import answers_for, build, form_of, together
+from tests.conftest import together
+from tests.surveys.conftest import answers_for, build, form_of
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
