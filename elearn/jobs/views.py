@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 
 from elearn.core.access import Access, access
@@ -28,3 +28,11 @@ def index():
 def detail(job_id: int):
     """One job: state, progress, last message, error."""
     return render_template("jobs/detail.html", job=services.job_for(current_user, job_id))
+
+
+@bp.route("/<int:job_id>/status")
+@access(Access.USER)
+def status(job_id: int):
+    """A job's state and progress as JSON, for its page to follow."""
+    job = services.job_for(current_user, job_id)
+    return jsonify(state=job.state, progress=job.progress, message=job.message)

@@ -52,6 +52,10 @@ def test_a_large_export_is_made_by_a_job_and_only_its_owner_downloads_it(
     job = db.session.scalar(db.select(Job).order_by(Job.id.desc()))
     assert job.kind == "reports.export"
     assert job.state == "done"
+    status = client.get(f"/jobs/{job.id}/status").get_json()
+    assert status["state"] == "done"
+    assert status["progress"] == 1.0
+    assert as_user("hr_b").get(f"/jobs/{job.id}/status").status_code == 404
     page = client.get(job_url).get_data(as_text=True)
     export = db.session.scalar(db.select(ReportExport).where(ReportExport.job_id == job.id))
     download = f"/reports/exports/{export.id}"
