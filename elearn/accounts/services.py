@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -444,6 +445,17 @@ def create_user(
         raise ServiceError(_l("Another account already uses %(email)s.", email=email), "email")
     if not unit.active:
         raise ServiceError(_l("People cannot be added to a merged unit."), "unit_id")
+    person = _new_user(full_name, username, unit, email, job_title)
+    if password:
+        _set_password(person, password)
+    db.session.add(person)
+    db.session.flush()
+    _announce_new(person, unit, actor)
+    return person
+
+
+def _new_user(full_name: str, username: str, unit: OrgUnit, email, job_title) -> User:
+    """Build an account from values already checked (not added to the session)."""
     person = User(
         username=username,
         full_name=full_name,
@@ -452,19 +464,43 @@ def create_user(
         unit=unit,
     )
     _index_name(person)
-    if password:
-        _set_password(person, password)
-    db.session.add(person)
-    db.session.flush()
+    return person
+
+
+def _announce_new(person: User, unit: OrgUnit, actor: User | None) -> None:
+    """Tell later domains a person arrived, and audit the new account."""
     person_joined.send(user_id=person.id, unit_id=unit.id, from_unit_id=None)
     record_audit(
         "user.created",
         actor_id=actor and actor.id,
         target_type="user",
         target_id=person.id,
-        detail=f"{username} in {unit.code}",
+        detail=f"{person.username} in {unit.code}",
     )
-    return person
+
+
+def create_users_checked(
+    rows: list[tuple[str, str, OrgUnit, str | None, str]], actor: User
+) -> list[User] | None:
+    """Create many accounts with one flush, from rows a caller has already checked.
+
+    Each row is (full name, username, unit, email, job title), normalised and checked by
+    the same rules as ``create_user`` (staff imports plan them first). Every account gets
+    the ``person_joined`` signal and the audit entry ``create_user`` gives. If a username
+    or email was taken meanwhile the flush fails, nothing is kept, and None is returned:
+    the caller then creates the rows one by one with ``create_user``.
+    """
+    people = [_new_user(*row) for row in rows]
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(people)
+            db.session.flush()
+    except IntegrityError:
+        log.info("an account of the batch clashed with one created meanwhile")
+        return None
+    for person, row in zip(people, rows, strict=True):
+        _announce_new(person, row[2], actor)
+    return people
 
 
 def _index_name(person: User) -> None:
@@ -783,3 +819,8 @@ def all_role_assignments() -> list[RoleAssignment]:
             .order_by(RoleAssignment.role, User.name_sort)
         )
     )
+
+
+def mail_welcome_link(person: User, base_url: str) -> None:
+    """Mail a new account its first-sign-in link (staff imports; the caller checked scope)."""
+    _mail_link(person, "welcome", base_url)

@@ -24,7 +24,8 @@ from datetime import date, timedelta
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, event, false, func, or_, select
+from sqlalchemy.orm import Session
 
 from elearn.accounts import services as accounts
 from elearn.accounts.models import OrgUnit, User
@@ -189,6 +190,7 @@ def build(
     """Check and add an assignment row with its courses and targets (not applied yet)."""
     _check_courses(course_ids)
     check_schedule(due_on, recur_months, join_days)
+    targets_changed()  # new targets for people who arrive later
     assignment = Assignment(
         kind=kind,
         owner_unit_id=owner_unit.id,
@@ -418,17 +420,10 @@ def _enrol_newcomer(_sender=None, *, user_id: int, unit_id: int, from_unit_id) -
     unit = db.session.get(OrgUnit, unit_id)
     above = courses.ancestor_ids(unit)
     before = courses.ancestor_ids(db.session.get(OrgUnit, from_unit_id)) if from_unit_id else []
-    new_ids = [u for u in above if u not in before]
+    new_ids = tuple(u for u in above if u not in before)
     if not new_ids:
         return
-    found = list(
-        db.session.scalars(
-            select(Assignment)
-            .join(AssignmentTarget, AssignmentTarget.assignment_id == Assignment.id)
-            .where(AssignmentTarget.unit_id.in_(new_ids), Assignment.withdrawn_at.is_(None))
-            .distinct()
-        )
-    )
+    found = [db.session.get(Assignment, i) for i in _assignments_targeting(new_ids)]
     if not found:
         return
     person = db.session.get(User, user_id)
@@ -439,6 +434,40 @@ def _enrol_newcomer(_sender=None, *, user_id: int, unit_id: int, from_unit_id) -
         if _class_closed(assignment, today):
             continue
         enrol_person(assignment, person, _due_for_newcomer(assignment, today))
+
+
+_TARGETING = "reports_assignments_targeting"
+
+
+def _assignments_targeting(unit_ids: tuple[int, ...]) -> list[int]:
+    """Return the ids of active assignments targeting any of these units.
+
+    Remembered for the rest of the transaction: a staff import creating thousands of
+    people in a few units asks the same question thousands of times.
+    """
+    cache = db.session.info.setdefault(_TARGETING, {})
+    if unit_ids not in cache:
+        cache[unit_ids] = list(
+            db.session.scalars(
+                select(Assignment.id)
+                .join(AssignmentTarget, AssignmentTarget.assignment_id == Assignment.id)
+                .where(AssignmentTarget.unit_id.in_(unit_ids), Assignment.withdrawn_at.is_(None))
+                .distinct()
+                .order_by(Assignment.id)
+            )
+        )
+    return cache[unit_ids]
+
+
+def targets_changed() -> None:
+    """Forget what ``_assignments_targeting`` remembered (targets or withdrawals changed)."""
+    db.session.info.pop(_TARGETING, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_targeting(session) -> None:
+    session.info.pop(_TARGETING, None)
 
 
 def _class_closed(assignment: Assignment, today: date) -> bool:
@@ -463,6 +492,7 @@ def withdraw(assignment: Assignment, actor: User, reason: str = "") -> int:
     if assignment.withdrawn_at is not None:
         raise ServiceError(_l("This assignment has already been withdrawn."))
     assignment.withdrawn_at, assignment.withdrawn_by_id = utcnow(), actor.id
+    targets_changed()
     assignment.withdraw_reason = (reason or "").strip()[:500]
     db.session.flush()
     still_held = (

@@ -255,6 +255,7 @@ def add_participants(
             assignment.targets.append(AssignmentTarget(user_id=user_id))
             added += 1
     db.session.flush()
+    assignments.targets_changed()
     if added:
         record_audit(
             "class.participants",
@@ -284,6 +285,7 @@ def remove_participant(training_class: TrainingClass, actor: User, target_id: in
     )
     assignment.targets.remove(target)
     db.session.flush()
+    assignments.targets_changed()
     still = set(db.session.scalars(assignments.members_query(assignment)))
     left = 0
     for link, run in db.session.execute(

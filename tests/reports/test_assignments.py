@@ -207,3 +207,20 @@ def test_many_people_go_to_a_job_that_reports_progress(app, world, course, make_
     assert job.progress == 1.0
     assert "8" in job.message  # "8 of 8 people enrolled", in the UI language
     assert len(runs_of(world.learner, course)) == 1
+
+
+def test_a_new_assignment_reaches_people_created_later_in_the_same_transaction(
+    world, course, make_user
+):
+    """What the newcomer check remembers within a transaction is forgotten when it changes."""
+    first = make_user(world.team_a1, "Người Thứ Nhất", "thu.nhat")  # nothing to take yet
+    assignment = assignments.create_assignment(
+        world.hr_a, course_ids=[course.id], unit_ids=[world.dept_a.id], user_ids=[], due_on=None
+    )
+    second = make_user(world.team_a1, "Người Thứ Hai", "thu.hai")
+    assert len(runs_of(second, course)) == 1
+    assert runs_of(first, course) == []  # not applied yet: only newcomers so far
+    assignments.withdraw(assignment, world.hr_a)
+    third = make_user(world.team_a1, "Người Thứ Ba", "thu.ba")
+    db.session.commit()
+    assert runs_of(third, course) == []
