@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     from elearn.jobs import models as _jobs_models  # noqa: F401
     from elearn.progress import models as _progress_models  # noqa: F401
     from elearn.reports import models as _reports_models  # noqa: F401
+    from elearn.surveys import models as _surveys_models  # noqa: F401
 
     db.init_app(app)
     with app.app_context():
@@ -71,11 +72,19 @@ def register_extensions(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     """Point the queues at this app and load every domain's job handlers."""
     from elearn import tasks
+    from elearn.accounts import tasks as _accounts_tasks  # noqa: F401 - staff imports
     from elearn.courses import tasks as _courses_tasks  # noqa: F401
     from elearn.media import packs as _media_packs  # noqa: F401 - video lessons in packs
     from elearn.media import tasks as _media_tasks  # noqa: F401
     from elearn.quiz import packs as _quiz_packs  # noqa: F401 - question files in packs
     from elearn.quiz import tasks as _quiz_tasks  # noqa: F401
+
+    # Assignments, exports and reminders: job handlers and the worker's periodic chores.
+    from elearn.reports import assignments as _assignments  # noqa: F401
+    from elearn.reports import classes as _classes  # noqa: F401 - surveys learn a run's class
+    from elearn.reports import exports as _exports  # noqa: F401
+    from elearn.reports import reminders as _reminders  # noqa: F401
+    from elearn.surveys import packs as _surveys_packs  # noqa: F401 - surveys in packs
 
     tasks.bind(app)
 
@@ -103,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
             super().__init__(url_map, *args, **kwargs)
 
     app.url_map.converters["int"] = BoundedId
+    from elearn.accounts.import_views import bp as staff_import_bp
     from elearn.accounts.views import bp as accounts_bp
     from elearn.core.views import bp as core_bp
     from elearn.courses.views import bp as courses_bp
@@ -110,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(staff_import_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(teach_bp)
     from elearn.jobs.views import bp as jobs_bp
@@ -127,9 +138,19 @@ def register_blueprints(app: Flask) -> None:
     from elearn.quiz.learn import bp as quiz_learn_bp
 
     app.register_blueprint(quiz_learn_bp)
+    from elearn.surveys.teach_views import bp as surveys_teach_bp
+    from elearn.surveys.views import bp as surveys_bp
+
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(surveys_teach_bp)
     from elearn.progress.views import bp as progress_bp
 
     app.register_blueprint(progress_bp)
+    from elearn.reports.training_views import bp as training_bp
+    from elearn.reports.views import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(training_bp)
 
 
 def register_errors(app: Flask) -> None:
@@ -155,5 +176,8 @@ def register_commands(app: Flask) -> None:
     from elearn.progress.cli import progress_cli
 
     app.cli.add_command(progress_cli)
+    from elearn.reports.cli import reports_cli
+
+    app.cli.add_command(reports_cli)
 
     app.cli.add_command(worker_command)

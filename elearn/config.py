@@ -96,6 +96,18 @@ class Config:
     VERIFY_LIMIT = _env("VERIFY_LIMIT", "20 per minute; 200 per day")
     #: Open runs a completion-rule change recomputes at once; more go to a job.
     PROGRESS_RECOMPUTE_INLINE = int(_env("PROGRESS_RECOMPUTE_INLINE", "200"))
+    #: Training hours a person should reach each year; the people report marks who is short.
+    REPORTS_ANNUAL_HOURS = float(_env("REPORTS_ANNUAL_HOURS", "40"))
+    #: Report exports with more rows than this are made by a job with a download link.
+    REPORTS_EXPORT_INLINE_ROWS = int(_env("REPORTS_EXPORT_INLINE_ROWS", "3000"))
+    #: Days an export made by a job stays downloadable.
+    REPORTS_EXPORT_DAYS = int(_env("REPORTS_EXPORT_DAYS", "7"))
+    #: Reminders: mandatory runs due within this many days get a "due soon" mail.
+    REMINDER_DAYS_BEFORE = int(_env("REMINDER_DAYS_BEFORE", "7"))
+    #: Local hours (Asia/Ho_Chi_Minh) when no reminder is mailed, "start-end" (e.g. 21-7).
+    REMINDER_QUIET_HOURS = _env("REMINDER_QUIET_HOURS", "21-7")
+    #: Staff files with more rows than this are checked and applied by a job, with progress.
+    IMPORT_INLINE_ROWS = int(_env("IMPORT_INLINE_ROWS", "500"))
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"

@@ -58,3 +58,62 @@ def create_admin_command(username, full_name, email, unit_code, unit_name, passw
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Administrator {person.username} created in {unit.name}.")
+
+
+@accounts_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "username", required=True, help="Import as this hr user or admin.")
+@click.option("--apply", "do_apply", is_flag=True, help="Carry the rows out after checking.")
+@with_appcontext
+def import_command(path, username, do_apply):
+    """Check a staff file (CSV or XLSX) and print every row's outcome; --apply carries it out."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from elearn.accounts import imports
+    from elearn.accounts.models import User
+
+    actor = db.session.scalar(
+        select(User).where(User.username == services.normalize_username(username))
+    )
+    if actor is None or not actor.active or not (actor.is_admin or actor.is_hr):
+        raise click.ClickException(f"{username} is not an active hr user or administrator.")
+    file = Path(path)
+    try:
+        record, staff = imports.create_import(actor, file.name, file.read_bytes())
+        imports.check(record, staff)
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(
+        f"Import #{record.id}: {record.file_name} ({record.file_format}), {record.total_rows} rows"
+    )
+    if record.ignored_columns:
+        click.echo(f"Ignored columns: {record.ignored_columns}")
+    click.echo(f"Dry run: {imports.summary(record)}")
+    for row in db.session.scalars(imports.rows_query(record, "error")):
+        click.echo(f"  line {row.line}: {row.identity or '-'}: {row.message} [{row.reason}]")
+    if not do_apply:
+        return
+    if not record.to_do:
+        click.echo("Nothing to apply.")
+        imports.remove_file(record)
+        db.session.commit()
+        return
+    imports.claim(record, actor)
+
+    def checkpoint(done: int, total: int) -> None:
+        db.session.commit()
+        click.echo(f"  {done} of {total} rows done")
+
+    try:
+        imports.apply(record, actor, checkpoint)
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    imports.remove_file(record)
+    db.session.commit()
+    click.echo(f"Applied: {imports.summary(record)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -213,3 +214,21 @@ class RoleForm(BaseForm):
     def __init__(self, *args, role_labels: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.role.choices = [SelectChoice(k, label) for k, label in role_labels.items()]
+
+
+class StaffImportForm(BaseForm):
+    """Upload a staff file for a dry run (nothing changes before "Apply")."""
+
+    file = FileField(
+        _l("Staff file (CSV or XLSX)"),
+        validators=[FileRequired(_l("Choose a CSV or XLSX file."))],
+        description=_l(
+            "CSV in UTF-8 or Excel's Vietnamese CSV (Windows-1258), or an Excel workbook "
+            "(.xlsx). The file is checked first: nothing changes until you apply it."
+        ),
+        render_kw={
+            "accept": ".csv,.txt,.xlsx,text/csv,"
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        },
+    )
+    submit = SubmitField(_l("Check the file"))

@@ -210,3 +210,98 @@ class UserTransfer(db.Model):
 
     from_unit: Mapped[OrgUnit] = relationship(foreign_keys=[from_unit_id])
     to_unit: Mapped[OrgUnit] = relationship(foreign_keys=[to_unit_id])
+
+
+#: Outcomes of a row of a staff import, in the order the dry run lists them.
+IMPORT_OUTCOMES = (
+    "error",
+    "create",
+    "update",
+    "transfer",
+    "deactivate",
+    "reactivate",
+    "unchanged",
+    "skipped",
+)
+
+
+class StaffImport(db.Model):
+    """A staff file (CSV or XLSX) uploaded by hr or an admin: its dry run, then its result.
+
+    States:
+    - ``checking``: the file is being read and every row planned (a job for large files).
+    - ``checked``: the dry run is stored in ``staff_import_rows``; nothing was changed.
+    - ``applying``: the rows are being carried out, planned again against the database
+      as it is then (a job for large files; a job that runs twice finds its work done).
+    - ``applied``: done; the counts and rows say what was done.
+    - ``failed``: the file could not be read, or its job gave up; ``error`` says why.
+    """
+
+    __tablename__ = "staff_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The name the file had on the uploader's computer (shown, never used as a path).
+    file_name: Mapped[str] = mapped_column(String(255))
+    #: Random name of the stored upload in the instance's ``imports`` folder; "" once removed.
+    file_key: Mapped[str] = mapped_column(String(64), default="")
+    #: How the file was read, e.g. "CSV Windows-1258, “;”" (shown on the dry run).
+    file_format: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default="checking", index=True)
+    #: People rows in the file (blank rows not counted).
+    total_rows: Mapped[int] = mapped_column(default=0)
+    #: Rows per outcome: the dry run's until applied, then what applying did.
+    create_count: Mapped[int] = mapped_column(default=0)
+    update_count: Mapped[int] = mapped_column(default=0)
+    transfer_count: Mapped[int] = mapped_column(default=0)
+    deactivate_count: Mapped[int] = mapped_column(default=0)
+    reactivate_count: Mapped[int] = mapped_column(default=0)
+    unchanged_count: Mapped[int] = mapped_column(default=0)
+    skipped_count: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    #: Headers of the file that name no known column, comma-separated (they are ignored).
+    ignored_columns: Mapped[str] = mapped_column(String(500), default="")
+    #: The job checking or applying a large file (none for small files, done at once).
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_at: Mapped[datetime | None]
+    applied_at: Mapped[datetime | None]
+    applied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Return {outcome: rows} in the order of ``IMPORT_OUTCOMES``."""
+        return {outcome: getattr(self, f"{outcome}_count") for outcome in IMPORT_OUTCOMES}
+
+    @property
+    def to_do(self) -> int:
+        """Return how many rows would change something if applied."""
+        counts = self.counts
+        return sum(counts[o] for o in ("create", "update", "transfer", "deactivate", "reactivate"))
+
+
+class StaffImportRow(db.Model):
+    """One row of a staff file and its outcome (planned by the dry run, or done)."""
+
+    __tablename__ = "staff_import_rows"
+    __table_args__ = (UniqueConstraint("import_id", "line"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("staff_imports.id"))
+    #: Row number as a spreadsheet shows it (the header row is 1).
+    line: Mapped[int]
+    #: One of ``IMPORT_OUTCOMES``.
+    outcome: Mapped[str] = mapped_column(String(16))
+    #: The username, else the email, that names the person in the file.
+    identity: Mapped[str] = mapped_column(String(254), default="")
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    unit_code: Mapped[str] = mapped_column(String(64), default="")
+    #: What changes, in words ("Chức vụ: A → B; ..."); empty for errors and unchanged rows.
+    changes: Mapped[str] = mapped_column(String(2000), default="")
+    #: Stable slug of an error or a skip (e.g. ``unknown_unit``), for tests and filters.
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    #: The error or the note in words, for the person reading the dry run.
+    message: Mapped[str] = mapped_column(String(500), default="")

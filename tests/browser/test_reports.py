@@ -16,10 +16,19 @@ from tests.conftest import PASSWORD
 
 
 def _chart_drawn(page) -> bool:
-    return page.evaluate(
-        "(() => { const i = document.querySelector('.report-chart img');"
-        " return !!i && i.complete && i.naturalWidth > 0; })()"
-    )
+    """Tell whether the page's chart image loaded and has a size (waiting up to 5 s).
+
+    Polled from here: a predicate run inside the page would need eval, which the
+    site's Content-Security-Policy forbids.
+    """
+    for _ in range(50):
+        if page.evaluate(
+            "(() => { const i = document.querySelector('.report-chart img');"
+            " return !!i && i.complete && i.naturalWidth > 0; })()"
+        ):
+            return True
+        page.wait_for_timeout(100)
+    return False
 
 
 def test_hr_assigns_a_course_then_reports_drills_down_and_exports(

@@ -6,10 +6,13 @@ A new route with URL arguments needs a sample value in ``_sample_args``.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from flask import url_for
 
 from elearn import create_app
+from elearn.accounts import imports as staff_imports
 from elearn.accounts import services as accounts
 from elearn.accounts.models import RoleAssignment
 from elearn.core.access import Access, declared_access
@@ -23,6 +26,9 @@ from elearn.progress import services as progress
 from elearn.quiz import attempts as quiz_attempts
 from elearn.quiz import authoring as quiz_authoring
 from elearn.quiz import services as quiz
+from elearn.reports import assignments, exports, queries
+from elearn.reports import classes as training
+from elearn.surveys import services as surveys
 from tests.conftest import _config_dict
 
 VISITORS = ["anonymous", "learner", "instructor", "hr_other", "hr_unit", "admin"]
@@ -38,10 +44,18 @@ ALLOWED = {200, 302, 400}
 #: else may pass the gate gets 404.
 OWN_OBJECT = {
     "jobs.detail": {"instructor", "admin"},
+    "jobs.status": {"instructor", "admin"},
     # The sample attempt is the outsider's (none of the visitors): 404 to everyone.
     **{f"quiz.{name}": set() for name in ("attempt", "save", "summary", "submit", "review")},
     # The sample certificate is the outsider's: only an admin may download another's.
     "progress.certificate_pdf": {"admin"},
+    # The sample staff import is hr_a's: its uploader and admins only.
+    **{
+        f"staff_import.{name}": {"hr_unit", "admin"}
+        for name in ("detail", "status", "apply", "errors_csv")
+    },
+    # The sample export is hr_a's: personal data, for the person who asked only.
+    "reports.download": {"hr_unit"},
 }
 #: Routes where the object decides beyond the gate (visitor: answer). The learner is not
 #: enrolled in the sample course, so gets no lecture files; nobody here has a run to
@@ -65,6 +79,9 @@ BY_OBJECT = {
 }
 #: Routes whose ``activity_id`` must be a quiz (the default sample is a video lesson).
 QUIZ_ROUTES = ("teach_quizzes.",)
+#: Routes whose ``activity_id`` must be a survey (the outsider has answered the sample, so
+#: its items can no longer change: those routes refuse with a message).
+SURVEY_ROUTES = ("teach_surveys.", "surveys.")
 #: Routes whose normal answer is a redirect to the sign-in page.
 ENDS_AT_LOGIN = {"accounts.logout"}
 
@@ -120,9 +137,53 @@ def _sample_args(world):
     )
     quiz_attempts.finish(attempt)
     outsider_run = courses.current_run(world.outsider, course)
+    sample_survey = surveys.add_survey(module, "Khảo sát", "")
+    survey_items = surveys.items_of(surveys.survey_of(sample_survey))
+    surveys.submit(
+        outsider_run, sample_survey, {i.id: "5" for i in survey_items if i.kind == "likert"}
+    )
     progress.override_run(outsider_run, world.admin, "Học tại lớp")
     [certificate] = certificates.of_run(outsider_run)
     db.session.commit()
+    # hr_a (hr_unit) assigns the course to someone of their department (none of the
+    # visitors, who stay unenrolled: see BY_OBJECT) and opens a class there; hr_b
+    # (hr_other) must find neither.
+    member = accounts.create_user("Thành Viên Mẫu", "thanh.vien", world.team_a1)
+    assignment = assignments.create_assignment(
+        world.hr_a, course_ids=[course.id], unit_ids=[], user_ids=[member.id], due_on=None
+    )
+    assignments.apply(assignment)
+    sample_class = training.create_class(
+        world.admin,
+        code="LOP-MAU",
+        name="Lớp mẫu",
+        description="",
+        organiser_unit=world.dept_a,
+        opens_on=date.today(),
+        closes_on=date.today() + timedelta(days=7),
+        course_ids=[course.id],
+        unit_ids=[],
+        user_ids=[member.id],
+    )
+    assignments.apply(sample_class.assignment)
+    organiser = training.add_organiser(sample_class, world.admin, world.outsider.username)
+    [organiser_role] = training.organisers_of(sample_class)
+    export = exports.request_export(
+        world.hr_a,
+        queries.scope_of(world.hr_a),
+        view="runs",
+        fmt="csv",
+        filters=queries.Filters(),
+        within=None,
+    )
+    db.session.commit()
+    exports.start_job(export)
+    staff_import, staff = staff_imports.create_import(
+        world.hr_a, "nhan-su.csv", staff_imports.sample_csv([world.team_a1.code])
+    )
+    staff_imports.check(staff_import, staff)
+    db.session.commit()
+    assert organiser.id == world.outsider.id  # none of the visitors organises it
     return {
         "slug": course.slug,
         "course_id": course.id,  # the instructor created it, so is its staff
@@ -136,6 +197,8 @@ def _sample_args(world):
         "upload_id": upload.id,
         "question_id": question.id,
         "quiz_activity_id": sample_quiz.id,  # for QUIZ_ROUTES' activity_id
+        "survey_activity_id": sample_survey.id,  # for SURVEY_ROUTES' activity_id
+        "item_id": survey_items[0].id,
         "slot_id": slot.id,
         "override_id": override.id,
         "attempt_id": attempt.id,
@@ -147,6 +210,12 @@ def _sample_args(world):
         "token": accounts.make_reset_token(world.learner),
         "run_id": outsider_run.id,
         "certificate_id": certificate.id,
+        "course_assignment_id": assignment.id,
+        "class_id": sample_class.id,
+        "target_id": sample_class.assignment.targets[0].id,
+        "role_id": organiser_role.id,
+        "export_id": export.id,
+        "import_id": staff_import.id,
         "code": certificate.code,
     }
 
@@ -201,9 +270,13 @@ def test_access_matrix(app, world, as_user, endpoint, rule, method):
     args = {a: samples[a] for a in url_rule.arguments}
     if "activity_id" in args and endpoint.startswith(QUIZ_ROUTES):
         args["activity_id"] = samples["quiz_activity_id"]
+    if "activity_id" in args and endpoint.startswith(SURVEY_ROUTES):
+        args["activity_id"] = samples["survey_activity_id"]
     with app.test_request_context():
         url = url_for(endpoint, **args)
-    has_object = bool(set(url_rule.arguments) & {"user_id", "unit_id"})
+    has_object = bool(
+        set(url_rule.arguments) & {"user_id", "unit_id", "class_id", "course_assignment_id"}
+    )
     outcomes = {}
     for visitor in VISITORS:
         client = as_user(WORLD_NAME.get(visitor))
