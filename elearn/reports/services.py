@@ -72,18 +72,18 @@ def unit_report(scope: Scope, within: OrgUnit | None, filters: Filters) -> Repor
     rows = []
     total = Counts(people=0)
     if within is not None:
-        direct = per_unit.get(within.id, Counts())
-        direct = _with_people(direct, people.get(within.id, 0))
-        rows.append(
-            Row(
-                key=within.id,
-                label=_("Directly in %(name)s", name=within.name),
-                counts=direct,
-                note=within.code,
-                kind="direct",
+        direct = _with_people(per_unit.get(within.id, Counts()), people.get(within.id, 0))
+        if direct.enrolled or direct.people:  # most upper units have nobody placed in them
+            rows.append(
+                Row(
+                    key=within.id,
+                    label=_("Directly in %(name)s", name=within.name),
+                    counts=direct,
+                    note=within.code,
+                    kind="direct",
+                )
             )
-        )
-        total = total + direct
+            total = total + direct
     for child in children:
         counts = queries.roll_up(per_unit, paths, child.path)
         head = sum(n for uid, n in people.items() if paths.get(uid, "").startswith(child.path))
