@@ -1,10 +1,10 @@
 """Charts drawn on the server as SVG: one stacked bar per report row.
 
-Each bar splits the row's runs into completed, in progress and not started, with the
+Each bar splits the row's runs into completed, learning and not started, with the
 completion rate and the number overdue written beside it. The SVG carries a <title>
-and <desc>; pages show it as an image whose text alternative points to the table of
-the same numbers just below, so nothing is only in the picture. No script, no CSS:
-presentation attributes only (the Content-Security-Policy allows no inline style).
+and <desc> (its accessible name and description); pages show it inline, above the table
+of the same numbers, so nothing is only in the picture. No script, no CSS: presentation
+attributes only (the Content-Security-Policy allows no inline style).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from flask_babel import format_percent
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from elearn.reports.data import Report
 
@@ -25,12 +26,24 @@ TEXT_WIDTH = 230
 MAX_ROWS = 40
 
 
+def _description() -> str:
+    """Say what the bars are and where the numbers are."""
+    return _(
+        "Completed, learning and not started runs per row; the same numbers are in the "
+        "table below the chart."
+    )
+
+
 def _shorten(text: str, limit: int = 34) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def bar_chart(report: Report, title: str) -> str:
-    """Return an SVG document with one stacked bar per row of ``report`` (at most 40)."""
+def bar_chart(report: Report, title: str, element_id: str = "chart") -> Markup:
+    """Return SVG with one stacked bar per row of ``report`` (at most 40).
+
+    Pages put it inline (the report is computed once per page); the chart URLs serve the
+    same markup as a file. Every text in it is escaped here.
+    """
     rows = report.rows[:MAX_ROWS]
     legend_height = 34
     height = legend_height + ROW_HEIGHT * max(1, len(rows)) + 10
@@ -38,9 +51,10 @@ def bar_chart(report: Report, title: str) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-labelledby="{element_id}-title {element_id}-desc" '
         'font-family="DejaVu Sans, Noto Sans, Arial, sans-serif" font-size="13">',
-        f"<title>{escape(title)}</title>",
-        f"<desc>{escape(_('Completed, in progress and not started runs per row; the same numbers are in the table below the chart.'))}</desc>",  # noqa: E501
+        f'<title id="{element_id}-title">{escape(title)}</title>',
+        f'<desc id="{element_id}-desc">{escape(_description())}</desc>',
         '<rect width="100%" height="100%" fill="#ffffff"/>',
     ]
     x = 0
@@ -88,4 +102,4 @@ def bar_chart(report: Report, title: str) -> str:
             f"{escape(text)}</text>"
         )
     parts.append("</svg>")
-    return "\n".join(parts)
+    return Markup("\n".join(parts))  # noqa: S704 - built here, every text escaped

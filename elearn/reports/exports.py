@@ -189,6 +189,10 @@ def _local(moment):
 
 
 def _run_rows(scope, within, filters) -> Iterator[list]:
+    # Labels are translated once, not per row: this loop writes tens of thousands of rows.
+    sources = {key: str(label) for key, label in SOURCES.items()}
+    statuses = {key: str(label) for key, label in STATUSES.items()}
+    yes = _("Yes")
     query = queries.runs_query(scope, filters, within=within)
     for run, person, course, unit in db.session.execute(query.execution_options(yield_per=1000)):
         status = queries.status_in(run, filters)
@@ -199,12 +203,12 @@ def _run_rows(scope, within, filters) -> Iterator[list]:
             unit.code,
             course.title,
             run.run,
-            str(SOURCES.get(run.source, run.source)),
-            str(STATUSES[status]),
+            sources.get(run.source, run.source),
+            statuses[status],
             _local(run.started_at),
             (_local(run.due_at) - timedelta(seconds=1)).date() if run.due_at else None,
             _local(run.completed_at) if status == "completed" else None,
-            _("Yes") if queries.is_overdue(run, filters) else "",
+            yes if queries.is_overdue(run, filters) else "",
             _percent(run.grade),
             _hours(run.time_spent),
         ]

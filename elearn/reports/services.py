@@ -58,7 +58,7 @@ def unit_report(scope: Scope, within: OrgUnit | None, filters: Filters) -> Repor
     The first row, when ``within`` is given, counts the people placed in the unit
     itself. Merged units appear while runs are still counted there (completion mode).
     """
-    per_unit = queries.aggregate(scope, filters, queries.unit_column(filters.mode), within=within)
+    per_unit = queries.aggregate(scope, filters, "unit", within=within)
     people = queries.people_per_unit(within, scope)
     paths = queries.unit_paths(within)
     children = report_units(scope, within)
@@ -110,7 +110,7 @@ def _with_people(counts: Counts, people: int) -> Counts:
 
 def course_report(scope: Scope, within: OrgUnit | None, filters: Filters) -> Report:
     """Rows per course with runs in the scope (and in ``within``'s subtree)."""
-    per_course = queries.aggregate(scope, filters, Enrolment.course_id, within=within)
+    per_course = queries.aggregate(scope, filters, "course", within=within)
     titles = dict(
         db.session.execute(
             select(Course.id, Course.title).where(Course.id.in_(list(per_course)))
@@ -145,7 +145,7 @@ def class_report(training_class: TrainingClass, filters: Filters) -> Report:
         class_id=training_class.id,
         mode=filters.mode,
     )
-    per_course = queries.aggregate(scope, class_filters, Enrolment.course_id)
+    per_course = queries.aggregate(scope, class_filters, "course")
     rows = tuple(
         Row(key=c.id, label=c.title, counts=per_course.get(c.id, Counts()), kind="course")
         for c in courses_of(training_class)
@@ -252,7 +252,7 @@ def person_hours(scope: Scope, ids: list[int], filters: Filters, year: int) -> l
     """Return PersonHours for the given people, in the order given."""
     if not ids:
         return []
-    runs = queries.aggregate(scope, filters, Enrolment.user_id, where=[Enrolment.user_id.in_(ids)])
+    runs = queries.aggregate(scope, filters, "person", where=[Enrolment.user_id.in_(ids)])
     hours = queries.hours_by_person(ids, year, scope, mode=filters.mode)
     info = {
         uid: (name, username, unit_name, code)

@@ -227,11 +227,15 @@ def class_page(class_id: int):
     found = _class_or_404(class_id)
     manage = classes.may_manage(current_user, found)
     units, people = classes.targets_of(found)
+    report = services.class_report(found, Filters())
     return render_template(
         "training/class.html",
         training_class=found,
         manage=manage,
-        report=services.class_report(found, Filters()),
+        report=report,
+        chart=charts.bar_chart(
+            report, _("Completion in the class %(name)s", name=found.name), "class-chart"
+        ),
         participants=services.class_participants(found, Filters()),
         courses=classes.courses_of(found),
         target_units=units,

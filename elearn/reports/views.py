@@ -166,6 +166,7 @@ def units():
         unit=unit,
         ancestors=_visible_ancestors(unit),
         export_form=ExportForm(view="units"),
+        chart=charts.bar_chart(report, _("Completion by unit: %(name)s", name=report.title)),
         chart_url=url_for("reports.units_chart", **_query_args(unit=unit.id if unit else None)),
     )
 
@@ -212,6 +213,7 @@ def courses():
         report=report,
         unit=unit,
         export_form=ExportForm(view="courses"),
+        chart=charts.bar_chart(report, _("Completion by course: %(name)s", name=report.title)),
         chart_url=url_for("reports.courses_chart", **_query_args(unit=unit.id if unit else None)),
     )
 

@@ -16,19 +16,16 @@ from tests.conftest import PASSWORD
 
 
 def _chart_drawn(page) -> bool:
-    """Tell whether the page's chart image loaded and has a size (waiting up to 5 s).
-
-    Polled from here: a predicate run inside the page would need eval, which the
-    site's Content-Security-Policy forbids.
-    """
-    for _ in range(50):
-        if page.evaluate(
-            "(() => { const i = document.querySelector('.report-chart img');"
-            " return !!i && i.complete && i.naturalWidth > 0; })()"
-        ):
-            return True
-        page.wait_for_timeout(100)
-    return False
+    """Tell whether the page shows its chart: an inline SVG with a name and drawn bars."""
+    svg = page.locator(".report-chart svg")
+    box = svg.bounding_box()
+    return (
+        svg.get_attribute("role") == "img"
+        and bool(page.get_by_role("img").first.get_attribute("aria-labelledby"))
+        and svg.locator("rect").count() > 3
+        and box is not None
+        and box["width"] > 300
+    )
 
 
 def test_hr_assigns_a_course_then_reports_drills_down_and_exports(
