@@ -3,7 +3,7 @@
 Every page is for hr and admins; an import is seen only by the person who uploaded it and
 by admins (anyone else gets 404, whatever id they type). Small files are checked and
 applied within the request; larger ones by jobs, whose progress the page shows
-(``static/js/import.js`` polls ``/status``; without JavaScript a link refreshes the page).
+(``static/js/follow.js`` polls ``/status``; without JavaScript a link refreshes the page).
 """
 
 from __future__ import annotations

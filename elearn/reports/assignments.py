@@ -495,23 +495,7 @@ def withdraw(assignment: Assignment, actor: User, reason: str = "") -> int:
     targets_changed()
     assignment.withdraw_reason = (reason or "").strip()[:500]
     db.session.flush()
-    still_held = (
-        select(AssignmentRun.enrolment_id)
-        .join(Assignment, Assignment.id == AssignmentRun.assignment_id)
-        .where(Assignment.withdrawn_at.is_(None))
-    )
-    released = 0
-    for run in db.session.scalars(
-        select(Enrolment)
-        .join(AssignmentRun, AssignmentRun.enrolment_id == Enrolment.id)
-        .where(
-            AssignmentRun.assignment_id == assignment.id,
-            Enrolment.status != "completed",
-            Enrolment.id.not_in(still_held),
-        )
-    ):
-        courses.release_run(run)
-        released += 1
+    _seen, released = release_open_runs(assignment)
     record_audit(
         "assignment.withdrawn",
         actor_id=actor.id,
@@ -520,6 +504,45 @@ def withdraw(assignment: Assignment, actor: User, reason: str = "") -> int:
         detail=f"{released} open runs released; {assignment.withdraw_reason}",
     )
     return released
+
+
+def release_open_runs(
+    assignment: Assignment, *, people: set[int] | None = None, unlink: bool = False
+) -> tuple[int, int]:
+    """Make an assignment's open runs voluntary again; return (runs seen, runs released).
+
+    Only the runs of ``people`` when given; ``unlink`` also removes their links (they
+    leave the assignment). A run that another active assignment also holds stays
+    mandatory. Completed runs are never touched.
+    """
+    held_elsewhere = (
+        select(AssignmentRun.enrolment_id)
+        .join(Assignment, Assignment.id == AssignmentRun.assignment_id)
+        .where(Assignment.withdrawn_at.is_(None), Assignment.id != assignment.id)
+    )
+    query = (
+        select(AssignmentRun, Enrolment)
+        .join(Enrolment, Enrolment.id == AssignmentRun.enrolment_id)
+        .where(AssignmentRun.assignment_id == assignment.id, Enrolment.status != "completed")
+    )
+    if people is not None:
+        query = query.where(AssignmentRun.user_id.in_(people))
+    held = set(
+        db.session.scalars(
+            held_elsewhere.where(
+                AssignmentRun.enrolment_id.in_(query.with_only_columns(Enrolment.id))
+            )
+        )
+    )
+    seen = released = 0
+    for link, run in db.session.execute(query).all():
+        if unlink:
+            db.session.delete(link)
+        if run.id not in held:
+            courses.release_run(run)
+            released += 1
+        seen += 1
+    return seen, released
 
 
 def _add_months(day: date, months: int) -> date:

@@ -23,12 +23,10 @@ from elearn.accounts.models import OrgUnit, RoleAssignment, User
 from elearn.core.clock import due_at
 from elearn.core.services import AUDIT_LABELS, NotFound, ServiceError, record_audit
 from elearn.core.vietnamese import collation_key, nfc
-from elearn.courses import services as courses
 from elearn.courses.models import Course, Enrolment
 from elearn.extensions import db
 from elearn.reports import assignments
 from elearn.reports.models import (
-    Assignment,
     AssignmentCourse,
     AssignmentRun,
     AssignmentTarget,
@@ -287,28 +285,12 @@ def remove_participant(training_class: TrainingClass, actor: User, target_id: in
     db.session.flush()
     assignments.targets_changed()
     still = set(db.session.scalars(assignments.members_query(assignment)))
-    left = 0
-    for link, run in db.session.execute(
-        select(AssignmentRun, Enrolment)
-        .join(Enrolment, Enrolment.id == AssignmentRun.enrolment_id)
-        .where(AssignmentRun.assignment_id == assignment.id, Enrolment.status != "completed")
-    ).all():
-        if link.user_id in still:
-            continue
-        db.session.delete(link)
-        held = db.session.scalar(
-            select(AssignmentRun.enrolment_id)
-            .join(Assignment, Assignment.id == AssignmentRun.assignment_id)
-            .where(
-                AssignmentRun.enrolment_id == run.id,
-                AssignmentRun.assignment_id != assignment.id,
-                Assignment.withdrawn_at.is_(None),
-            )
-            .limit(1)
+    linked = set(
+        db.session.scalars(
+            select(AssignmentRun.user_id).where(AssignmentRun.assignment_id == assignment.id)
         )
-        if held is None:
-            courses.release_run(run)
-        left += 1
+    )
+    left, _released = assignments.release_open_runs(assignment, people=linked - still, unlink=True)
     record_audit(
         "class.participant_removed",
         actor_id=actor.id,

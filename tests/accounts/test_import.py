@@ -771,8 +771,8 @@ def test_the_page_shows_progress_while_a_job_runs(world, as_user):
     page = as_user("hr_a").get(f"/admin/imports/{record.id}").get_data(as_text=True)
     assert "<progress" in page
     assert 'role="status"' in page
-    assert f'data-import-status-url="/admin/imports/{record.id}/status"' in page
-    assert "js/import.js" in page
+    assert f'data-follow-url="/admin/imports/{record.id}/status"' in page
+    assert "js/follow.js" in page
 
 
 def test_reports_progress_through_the_job(world, monkeypatch):

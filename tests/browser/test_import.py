@@ -92,7 +92,7 @@ def test_the_page_follows_a_job_and_shows_the_result(live_server, page_factory, 
     sign_in(page, live_server, "hr.a", PASSWORD)
     page.goto(f"{live_server}/admin/imports/{record.id}")
     assert page.locator("progress").get_attribute("value") == "40"
-    assert page.locator("[role=status][data-import-message]").count() == 1
+    assert page.locator("[role=status][data-follow-message]").count() == 1
     screenshot(page, "import-progress")
     accessibility = page_factory(bypass_csp=True)
     sign_in(accessibility, live_server, "hr.a", PASSWORD)
@@ -104,7 +104,7 @@ def test_the_page_follows_a_job_and_shows_the_result(live_server, page_factory, 
     job.progress, job.message = 0.8, "Kiểm tra 80%"
     db.session.commit()
     expect(page.locator("progress")).to_have_attribute("value", "80")
-    expect(page.locator("[data-import-message]")).to_contain_text("Kiểm tra 80%")
+    expect(page.locator("[data-follow-message]")).to_contain_text("Kiểm tra 80%")
     imports.check(db.session.get(StaffImport, record.id), staff)
     job = db.session.get(Job, job.id)
     job.state, job.progress = "done", 1.0
