@@ -1,5 +1,8 @@
 """The app factory and configuration selection."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from elearn import create_app
@@ -51,3 +54,12 @@ def test_production_starts_with_real_settings(tmp_path):
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_every_setting_is_documented_in_env_example():
+    """Each ELEARN_* variable config.py reads is listed, with a comment, in .env.example."""
+    root = Path(__file__).parents[1]
+    read = set(re.findall(r'_(?:env|flag)\("([A-Z_]+)"', (root / "elearn/config.py").read_text()))
+    documented = set(re.findall(r"^ELEARN_([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+    assert len(read) > 30  # the pattern really found the settings
+    assert sorted(read - documented) == []
