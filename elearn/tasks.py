@@ -64,9 +64,11 @@ def _in_app(func, *args):
 
 
 def _run_job(job_id: int) -> None:
+    from elearn.core.logs import job_context
     from elearn.jobs import services
 
-    _in_app(services.run, job_id)
+    with job_context(job_id):  # every line logged while it runs carries job_id
+        _in_app(services.run, job_id)
 
 
 def _reap() -> None:

@@ -8,6 +8,7 @@ from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from elearn.core.services import Forbidden, NotFound, record_audit
@@ -27,6 +28,13 @@ MESSAGES = {
     429: (
         _l("Too many attempts"),
         _l("There were too many attempts in a short time. Wait a minute and try again."),
+    ),
+    503: (
+        _l("Briefly unavailable"),
+        _l(
+            "The connection to the database was interrupted for a moment, so this was not "
+            "done. Nothing saved before is lost: go back and try again."
+        ),
     ),
     500: (
         _l("Something went wrong"),
@@ -83,6 +91,11 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return _http(error)
         db.session.rollback()
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            # The database dropped the connection (a restart, a failover, an operator): the
+            # pool has thrown it away and the next request gets a fresh one.
+            log.warning("database connection lost during %s %s", request.method, request.path)
+            return render_error(503)
         log.exception(
             "unhandled error for %s %s (user %s)",
             request.method,

@@ -1,4 +1,4 @@
-"""Home page per role, language switch, health check, audit log and outbox pages."""
+"""Home page per role, language switch, health and readiness checks, audit log and outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import text
 
 from elearn.accounts import services as accounts
 from elearn.core import services
@@ -22,7 +21,8 @@ from elearn.core.access import Access, access
 from elearn.core.forms import page_number
 from elearn.core.models import OutboxMail
 from elearn.core.security import local_path
-from elearn.extensions import db
+from elearn.extensions import db, limiter
+from elearn.ops import health
 from elearn.progress import dashboard
 
 bp = Blueprint("core", __name__)
@@ -68,15 +68,27 @@ def set_language():
     return redirect(local_path(request.form.get("next")))
 
 
+def _report_response(report: health.Report):
+    response = jsonify(report.as_dict())
+    response.status_code = 200 if report.ok else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/healthz")
 @access(Access.PUBLIC)
+@limiter.exempt
 def healthz():
-    """Answer 200 when the database answers (monitoring and load balancers)."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means unhealthy
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+    """Report database, Redis, disk and worker checks: 200 when all pass, else 503."""
+    return _report_response(health.health())
+
+
+@bp.route("/readyz")
+@access(Access.PUBLIC)
+@limiter.exempt
+def readyz():
+    """Answer 200 when this process can serve (database up, schema migrated), else 503."""
+    return _report_response(health.readiness())
 
 
 @bp.route("/admin/audit")

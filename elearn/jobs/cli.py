@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
+import socket
 import threading
+import time
 
 import click
 from flask import current_app
@@ -12,6 +16,8 @@ from flask.cli import with_appcontext
 from elearn import tasks
 from elearn.extensions import db
 from elearn.jobs import services
+
+log = logging.getLogger(__name__)
 
 
 @click.command("worker")
@@ -56,9 +62,27 @@ def worker_command(queue_name: str, threads: int):
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    name, queues = f"{socket.gethostname()}:{os.getpid()}", ",".join(names)
+    _beat(name, queues)
     click.echo(f"worker ready: queues {', '.join(names)}; {requeued} job(s) re-queued at start")
+    next_beat = time.monotonic() + services.HEARTBEAT_SECONDS
     while not stop.is_set():
         stop.wait(1)
+        if time.monotonic() >= next_beat:
+            _beat(name, queues)
+            next_beat = time.monotonic() + services.HEARTBEAT_SECONDS
     click.echo("worker stopping: letting running jobs finish")
     for consumer in consumers:
         consumer.stop(graceful=True)
+    services.forget_worker(name)
+    db.session.commit()
+
+
+def _beat(name: str, queues: str) -> None:
+    """Write this worker's heartbeat; a database hiccup is logged, never fatal."""
+    try:
+        services.beat(name, queues)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the worker keeps serving; /healthz will notice
+        db.session.rollback()
+        log.warning("worker %s could not record its heartbeat", name, exc_info=True)

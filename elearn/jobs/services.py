@@ -11,19 +11,21 @@ saves progress and renews the lease. ``reap()`` re-queues jobs whose lease expir
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from elearn.core.clock import utcnow
 from elearn.core.services import AUDIT_LABELS, NotFound, ServiceError
 from elearn.extensions import db
-from elearn.jobs.models import Job
+from elearn.jobs.models import Job, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,7 @@ def _claim(job_id: int) -> Job | None:
             started_at=now,
             error=None,
             lease_expires_at=now + timedelta(seconds=LEASE_SECONDS),
+            worker=process_name(),
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -236,17 +239,58 @@ def run(job_id: int) -> None:
     log.info("job %s (%s) done", job.id, job.kind)
 
 
+def process_name() -> str:
+    """``hostname:pid`` of this process: how jobs and heartbeats name their worker."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _worker_dead(name: str | None, stale: set[str]) -> bool:
+    """True when the process ``name`` is known to be gone (never guess: else the lease decides)."""
+    if not name:
+        return False
+    host, _sep, pid = name.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return not _pid_alive(int(pid))
+    return name in stale
+
+
 def reap() -> int:
-    """Re-queue jobs whose worker died and jobs that no worker took; return how many."""
+    """Re-queue jobs whose worker died and jobs that no worker took; return how many.
+
+    A worker killed outright (out of memory, a machine restart, ``kill -9``) leaves its
+    jobs ``running``. They are taken up again as soon as the reaper knows the worker is
+    gone: on this machine when its process no longer exists, on another when its
+    heartbeat is older than ``HEARTBEAT_STALE``; otherwise when the lease runs out.
+    """
     from elearn import tasks
 
     now = utcnow()
+    stale = set(
+        db.session.scalars(
+            select(WorkerHeartbeat.name).where(WorkerHeartbeat.seen_at < now - HEARTBEAT_STALE)
+        )
+    )
+    running = db.session.scalars(
+        select(Job).where(Job.state == "running", Job.lease_expires_at >= now)
+    )
+    orphaned = {job.id for job in running if _worker_dead(job.worker, stale)}
     lost = list(
         db.session.scalars(
             select(Job).where(
                 or_(
                     and_(Job.state == "running", Job.lease_expires_at < now),
                     and_(Job.state == "queued", Job.created_at < now - STALE_QUEUED),
+                    Job.id.in_(orphaned),
                 )
             )
         )
@@ -282,6 +326,46 @@ def job_for(user, job_id: int) -> Job:
     if job is None or not (user.is_admin or job.owner_id == user.id):
         raise NotFound(_l("Job not found."))
     return job
+
+
+#: Seconds between two heartbeats of a worker's main loop.
+HEARTBEAT_SECONDS = 15
+#: A worker on another machine whose heartbeat is older than this is taken for dead.
+HEARTBEAT_STALE = timedelta(seconds=90)
+#: A heartbeat row not renewed for this long belongs to a dead worker and is removed.
+HEARTBEAT_FORGET = timedelta(days=1)
+
+
+def beat(name: str, queues: str) -> None:
+    """Record that worker ``name`` (``hostname:pid``) serving ``queues`` is alive now."""
+    now = utcnow()
+    row = db.session.get(WorkerHeartbeat, name)
+    if row is None:
+        db.session.add(WorkerHeartbeat(name=name, queues=queues, started_at=now, seen_at=now))
+        log.info("worker %s started on %s", name, queues)
+    else:
+        row.queues, row.seen_at = queues, now
+    db.session.execute(
+        delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < now - HEARTBEAT_FORGET)
+    )
+    db.session.flush()
+
+
+def forget_worker(name: str) -> None:
+    """Remove worker ``name``'s heartbeat (it stops cleanly)."""
+    db.session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.name == name))
+    db.session.flush()
+
+
+def heartbeats(since: datetime) -> tuple[datetime | None, int]:
+    """Return when a worker was last seen, and how many workers were seen since ``since``."""
+    seen, count = db.session.execute(
+        select(
+            func.max(WorkerHeartbeat.seen_at),
+            func.count(WorkerHeartbeat.name).filter(WorkerHeartbeat.seen_at >= since),
+        )
+    ).one()
+    return seen, count
 
 
 AUDIT_LABELS.update({"job.started": _l("Background job started")})

@@ -4,7 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from elearn.core.access import Access, access
 from elearn.core.models import AuditLog
@@ -120,6 +121,36 @@ def test_unexpected_errors_show_no_traceback_and_are_logged_with_the_request_id(
         line for line in capsys.readouterr().err.splitlines() if "unhandled error" in line
     )
     assert f"[{request_id}]" in log_line
+
+
+def test_a_dropped_database_connection_gets_a_clear_503_page(make_app, world):
+    """The database ended the connection mid-request (a restart, a failover): say so."""
+    app = make_app()
+
+    @app.route("/dropped")
+    @access(Access.PUBLIC)
+    def dropped():
+        db.session.execute(text("SELECT 1"))
+        raise DBAPIError(
+            "SELECT 1",
+            {},
+            OSError("server closed the connection unexpectedly"),
+            connection_invalidated=True,
+        )
+
+    @app.route("/broken")
+    @access(Access.PUBLIC)
+    def broken():
+        raise DBAPIError("SELECT 1", {}, OSError("syntax"), connection_invalidated=False)
+
+    response = app.test_client().get("/dropped")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Kết nối tới cơ sở dữ liệu vừa bị gián đoạn" in body
+    assert "server closed" not in body
+    assert "Traceback" not in body
+    # Any other database error is still a plain 500.
+    assert app.test_client().get("/broken").status_code == 500
 
 
 def test_error_pages_follow_the_chosen_language(client):

@@ -18,7 +18,7 @@ from elearn.courses import services as courses
 from elearn.courses.models import PageContent
 from elearn.extensions import db
 from elearn.jobs import services as jobs
-from elearn.jobs.models import Job
+from elearn.jobs.models import Job, WorkerHeartbeat
 
 ROOT = Path(__file__).parents[2]
 
@@ -107,6 +107,63 @@ def test_a_job_held_by_a_live_worker_is_not_taken_twice(app, world):
     db.session.expire_all()
     assert db.session.get(Job, job.id).attempts == 1
     assert jobs.reap() == 0
+
+
+def test_a_job_of_a_killed_worker_is_taken_up_before_its_lease_runs_out(app, world, make_course):
+    """kill -9 leaves a job running with a lease of minutes: the reaper sees the process gone."""
+    make_course()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that existed on this machine and is gone now
+    host = jobs.process_name().rpartition(":")[0]
+    lease = utcnow() + timedelta(minutes=9)
+    orphan = Job(
+        kind="content.rerender",
+        state="running",
+        attempts=1,
+        lease_expires_at=lease,
+        worker=f"{host}:{dead.pid}",
+        owner_id=world.admin.id,
+    )
+    alive = Job(
+        kind="content.rerender",
+        state="running",
+        attempts=1,
+        lease_expires_at=lease,
+        worker=jobs.process_name(),
+    )
+    # On another machine: dead when its heartbeat is stale, else trusted until the lease ends.
+    silent = Job(
+        kind="content.rerender",
+        state="running",
+        attempts=1,
+        lease_expires_at=lease,
+        worker="web-7:4242",
+        owner_id=world.admin.id,
+    )
+    beating = Job(
+        kind="content.rerender",
+        state="running",
+        attempts=1,
+        lease_expires_at=lease,
+        worker="web-8:4242",
+    )
+    db.session.add_all([orphan, alive, silent, beating])
+    db.session.add_all(
+        [
+            WorkerHeartbeat(
+                name="web-7:4242", queues="long", seen_at=utcnow() - timedelta(minutes=3)
+            ),
+            WorkerHeartbeat(name="web-8:4242", queues="long", seen_at=utcnow()),
+        ]
+    )
+    db.session.commit()
+    assert jobs.reap() == 2
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Job, orphan.id).state == "done"  # immediate mode: ran again at once
+    assert db.session.get(Job, silent.id).state == "done"
+    assert db.session.get(Job, alive.id).state == "running"
+    assert db.session.get(Job, beating.id).state == "running"
 
 
 def test_people_see_only_their_own_jobs(as_user, world):

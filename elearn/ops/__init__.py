@@ -1,0 +1,1 @@
+"""Operations: health and readiness checks, and the ``flask --app wsgi ops`` commands."""
