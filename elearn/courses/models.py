@@ -75,6 +75,10 @@ class CourseSettings(db.Model):
     #: The organising unit that issues the course's certificates (its signer signs);
     #: None means the top unit of the learner's tree.
     issuer_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    #: Disk space the course's lectures may take, in MB of 1,048,576 bytes (set by an
+    #: admin): None means the site default ``MEDIA_COURSE_QUOTA_MB``, 0 means no limit
+    #: (``elearn.media.quota``).
+    media_quota_mb: Mapped[int | None]
 
     course: Mapped[Course] = relationship(back_populates="settings")
 

@@ -1,4 +1,4 @@
-"""``flask --app wsgi media ...``: what operators run by hand."""
+"""``flask --app wsgi media ...``: what operators run by hand (checks, conversions, disk usage)."""
 
 from __future__ import annotations
 
@@ -85,3 +85,37 @@ def demo_lecture_command(folder: Path):
         click.echo(f"  made {path}")
     if not made:
         click.echo("  every demo lecture is already there")
+
+
+@media_cli.command("usage")
+@click.option(
+    "--recount",
+    is_flag=True,
+    help="Measure every lecture on disk again, fix the stored figures and list orphans.",
+)
+@click.option("--top", default=20, show_default=True, help="How many courses to list.")
+@with_appcontext
+def usage_command(recount: bool, top: int):
+    """Show the disk used by lectures, per course against its quota (largest first)."""
+    from elearn.extensions import db
+    from elearn.media import quota
+
+    if recount:
+        found = quota.recount()
+        db.session.commit()
+        for activity_id, old, new in found.fixed:
+            click.echo(f"fixed lecture of activity {activity_id}: {old} -> {new} bytes")
+        if found.uploads_fixed:
+            click.echo(f"fixed the received bytes of {found.uploads_fixed} upload(s)")
+        for path, size in found.orphans:
+            click.echo(f"orphan: {path} ({size} bytes, no lecture or upload knows it)")
+        click.echo(
+            f"{found.lectures} lecture(s) measured, {len(found.fixed)} figure(s) fixed, "
+            f"{len(found.orphans)} orphan(s)"
+        )
+    stored, uploading = quota.media_totals()
+    click.echo(f"lectures: {stored} bytes; uploads in progress: {uploading} bytes")
+    for row in quota.usage_page(1, per_page=top).items:
+        limit = f"{row.quota} bytes" if row.quota else "no limit"
+        share = f" ({row.share:.0%})" if row.share is not None else ""
+        click.echo(f"  {row.used:>15} bytes{share}  quota {limit}  {row.title}")

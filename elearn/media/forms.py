@@ -60,3 +60,13 @@ class CaptionForm(BaseForm):
         render_kw={"accept": ".vtt,.srt,text/vtt"},
     )
     submit = SubmitField(_l("Add captions"))
+
+
+class QuotaForm(BaseForm):
+    """A course's storage quota in MB: empty for the site default, 0 for no limit."""
+
+    quota_mb = IntegerField(
+        _l("Quota in MB"),
+        validators=[Optional(), NumberRange(0, 100_000_000)],
+    )
+    submit = SubmitField(_l("Save"))

@@ -52,6 +52,10 @@ class Video(db.Model):
     threshold: Mapped[float] = mapped_column(default=0.9)
     error: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    #: Bytes of this lecture's files on disk (its ``originals/`` and ``lectures/`` folders,
+    #: every version kept), measured when they change (``elearn.media.quota``); the
+    #: course usage shown to admins is a sum of these, never a scan per page view.
+    disk_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -20,7 +20,7 @@ from elearn.courses import packs
 from elearn.courses.models import Activity, Module
 from elearn.extensions import db
 from elearn.media import captions as caption_files
-from elearn.media import services
+from elearn.media import quota, services
 from elearn.media.models import Caption, Video
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ def load_video(activity: Activity | None, module: Module, page, folder: Path) ->
         shutil.copyfile(source, target)
         video.original_name, video.original_size = source.name, source.stat().st_size
         video.state, video.error, video.job_id = "processing", None, None
+        quota.remeasure(video)  # packs are loaded by operators: no quota check
     for language, relative in page.captions.items():
         path = folder / relative
         if not path.is_file():

@@ -99,6 +99,12 @@ def output_dir(video: Video | int, version: int) -> Path:
     return media_dir() / "lectures" / str(activity_id) / f"v{version}"
 
 
+def lecture_folders(activity_id: int) -> tuple[Path, Path]:
+    """Return the two folders holding every file of a lecture: its originals, its outputs."""
+    root = media_dir()
+    return root / "originals" / str(activity_id), root / "lectures" / str(activity_id)
+
+
 def upload_part(upload_id: str) -> Path:
     """Return where the chunks of upload ``upload_id`` are written."""
     return media_dir() / "uploads" / f"{upload_id}.part"
@@ -241,8 +247,10 @@ def _extension(filename: str) -> str:
 
 
 def start_upload(activity: Activity, owner: User, filename: str, size: int) -> Upload:
-    """Open a resumable upload after checking the file's type, size and the free space."""
-    video_of(activity)
+    """Open a resumable upload after checking the file's type, size, quota and free space."""
+    from elearn.media import quota
+
+    video = video_of(activity)
     filename = nfc(os.path.basename(filename.replace("\\", "/")).strip())[:255]
     if _extension(filename) not in VIDEO_EXTENSIONS + AUDIO_EXTENSIONS:
         raise ServiceError(
@@ -264,6 +272,7 @@ def start_upload(activity: Activity, owner: User, filename: str, size: int) -> U
                 limit=human_size(limit),
             )
         )
+    quota.check_upload(activity, video, size)
     if shutil.disk_usage(media_dir()).free < size + DISK_MARGIN:
         raise ServiceError(
             _l("The server has no room for this file now. Tell the site administrator.")
@@ -369,9 +378,15 @@ def finish_upload(upload: Upload, actor: User, info: transcode.MediaInfo) -> Vid
     The file moves into place only together with the commit; if the commit fails it is
     put back, so the instructor's upload is never lost. The lecture keeps serving what
     it had until the new version is ready.
+
+    Raises:
+        quota.OverQuota: the course's quota no longer has room (nothing was changed).
     """
+    from elearn.media import quota
+
     activity = db.session.get(Activity, upload.activity_id)
     video = video_of(activity)
+    quota.check_upload(activity, video, upload.size, upload.id)
     checking = checking_path(upload.id)
     db.session.delete(upload)
     video.version += 1
@@ -389,6 +404,7 @@ def finish_upload(upload: Upload, actor: User, info: transcode.MediaInfo) -> Vid
         detail=upload.filename,
     )
     os.rename(checking, target)
+    quota.remeasure(video)
     try:
         start_transcode(video, actor.id)  # commits
     except BaseException:
@@ -505,6 +521,7 @@ def run_transcode(job, report: Callable[[float, str], None]) -> None:
     if video.job_id != job_id or video.version != version:
         log.info("lecture %s: version %s superseded; dropping its output", activity_id, version)
         shutil.rmtree(out, ignore_errors=True)
+        _remeasure(activity_id)
         return
     if video.ready_version != version:
         video.previous_version = video.ready_version
@@ -515,9 +532,19 @@ def run_transcode(job, report: Callable[[float, str], None]) -> None:
     keep = {version, video.previous_version}
     db.session.commit()
     _remove_old_files(activity_id, keep, version)
+    _remeasure(activity_id)
     from flask_babel import gettext as _
 
-    report(1.0, _("Converted: learners can watch it."))
+    report(1.0, _("Converted: learners can watch it."))  # commits the new disk figure
+
+
+def _remeasure(activity_id: int) -> None:
+    """Store the bytes a lecture's files take now (the caller commits)."""
+    from elearn.media import quota
+
+    video = db.session.get(Video, activity_id)
+    if video is not None:
+        quota.remeasure(video)
 
 
 def _remove_old_files(activity_id: int, keep_outputs: set, keep_original: int) -> None:
@@ -569,9 +596,13 @@ def mark_failed(job) -> None:
 
     Only the lecture's newest job may do this; a superseded job's failure is its own.
     """
+    from elearn.media import quota
+
     video = db.session.get(Video, job.target_id)
     if video is not None and video.job_id == job.id and video.state == "processing":
         video.state, video.error = "failed", job.error or ""
+    if video is not None:
+        quota.remeasure(video)  # a dead run may have left a partial output
 
 
 def retry(video: Video, actor_id: int | None) -> None:

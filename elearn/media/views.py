@@ -3,12 +3,14 @@
 The upload endpoints answer JSON for ``static/js/upload.js``; errors carry a message in
 the user's language under ``error``. Lecture files are served only to people allowed to
 see the activity, with HTTP Range support; in production nginx sends the bytes
-(X-Accel-Redirect) after this app said yes.
+(X-Accel-Redirect) after this app said yes. Admins see the disk used by lectures and set
+each course's quota at ``/admin/storage``.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import shutil
 
 from flask import (
     Blueprint,
@@ -29,14 +31,14 @@ from flask_login import current_user
 from elearn.core.access import Access, access
 from elearn.core.actions import perform
 from elearn.core.clock import utcnow
-from elearn.core.forms import ConfirmForm
+from elearn.core.forms import ConfirmForm, page_number
 from elearn.core.services import NotFound, ServiceError
 from elearn.courses import services as courses
-from elearn.courses.models import Activity
+from elearn.courses.models import Activity, Course
 from elearn.extensions import db
 from elearn.jobs.models import Job
-from elearn.media import services, transcode
-from elearn.media.forms import CaptionForm, VideoForm
+from elearn.media import quota, services, transcode
+from elearn.media.forms import CaptionForm, QuotaForm, VideoForm
 from elearn.media.models import Upload
 from elearn.progress import services as progress
 from elearn.progress import watch
@@ -153,6 +155,57 @@ def report_watch(slug: str, activity_id: int):
     )
 
 
+# --- disk usage and quotas (admins) ---------------------------------------------------------
+
+
+def _storage_page(refused: dict | None = None):
+    """Render the storage page; ``refused``: {course id: (entered value, errors)}."""
+    disk = shutil.disk_usage(services.media_dir())
+    stored, uploading = quota.media_totals()
+    return render_template(
+        "media/storage.html",
+        page=quota.usage_page(request.args.get("page", 1, type=page_number)),
+        disk=disk,
+        stored=stored,
+        uploading=uploading,
+        default_quota=quota.quota_bytes(None),
+        size_text=quota.size_text,
+        refused=refused or {},
+    )
+
+
+@bp.route("/admin/storage")
+@access(Access.ADMIN)
+def storage():
+    """Disk used by lectures: the media volume, and every course against its quota."""
+    return _storage_page()
+
+
+@bp.route("/admin/storage/courses/<int:course_id>/quota", methods=["POST"])
+@access(Access.ADMIN)
+def set_quota(course_id: int):
+    """Set one course's storage quota (empty: the site default; 0: no limit)."""
+    course = db.get_or_404(Course, course_id)
+    form = QuotaForm()
+    if form.validate_on_submit():
+        saved = perform(
+            lambda: quota.set_quota(course, current_user, form.quota_mb.data),
+            _("The storage quota of “%(title)s” was saved.", title=course.title),
+            form,
+        )
+        if saved is not None:
+            return redirect(
+                url_for(
+                    "media.storage",
+                    page=request.args.get("page", 1, type=page_number),
+                    _anchor=f"course-{course.id}",
+                )
+            )
+    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+    entered = (form.quota_mb.raw_data or [""])[0]
+    return _storage_page({course.id: (entered, errors)})
+
+
 # --- authoring -------------------------------------------------------------------------------
 
 
@@ -230,6 +283,8 @@ def video(course_id: int, activity_id: int):
         chunk_size=current_app.config["MEDIA_UPLOAD_CHUNK"],
         types=services.VIDEO_EXTENSIONS + services.AUDIO_EXTENSIONS,
         human_size=services.human_size,
+        usage=quota.usage_of(course),
+        size_text=quota.size_text,
     )
 
 
@@ -264,7 +319,7 @@ def start_upload(course_id: int, activity_id: int):
         return _json_error(_("The file's size is missing."), 400)
     try:
         upload = services.start_upload(activity, current_user, request.form.get("name", ""), size)
-    except services.TooLarge as exc:
+    except (services.TooLarge, quota.OverQuota) as exc:
         db.session.rollback()
         return _json_error(exc, 413)
     except ServiceError as exc:
@@ -361,7 +416,17 @@ def upload_chunk(course_id: int, activity_id: int, upload_id: str):
     if upload is None:
         checking.unlink(missing_ok=True)
         return _json_error(_("This upload is unknown or was abandoned; start it again."), 404)
-    services.finish_upload(upload, current_user, info)  # commits (starts the job)
+    try:
+        services.finish_upload(upload, current_user, info)  # commits (starts the job)
+    except quota.OverQuota as exc:
+        # The quota filled up (or was lowered) while the file arrived: the lecture keeps
+        # what it served; the refused file goes, so it takes no space.
+        db.session.rollback()
+        upload = db.session.get(Upload, upload_id)
+        if upload is not None:
+            services.discard_upload(upload)
+            db.session.commit()
+        return _json_error(exc, 413)
     flash(_("The file was accepted and is being converted for the web."), "success")
     return jsonify(offset=size, size=size, done=True, redirect=done_url)
 
