@@ -117,3 +117,25 @@ def import_command(path, username, do_apply):
     imports.remove_file(record)
     db.session.commit()
     click.echo(f"Applied: {imports.summary(record)}")
+
+
+@accounts_cli.command("apply-retention")
+@click.option("--dry-run", is_flag=True, help="List the accounts without changing them.")
+@with_appcontext
+def apply_retention_command(dry_run):
+    """Anonymise the accounts past the retention period set at /admin/privacy."""
+    from elearn.accounts import retention
+
+    months = retention.retention_months()
+    if months is None:
+        click.echo("No retention period is set: accounts are kept.")
+        return
+    ids = retention.apply_retention(dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: {len(ids)} account(s) past {months} months would be anonymised.")
+        for user_id in ids:
+            click.echo(f"  #{user_id}")
+        return
+    db.session.commit()
+    click.echo(f"{len(ids)} account(s) past {months} months anonymised.")

@@ -99,6 +99,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None]
+    #: When the retention rule replaced the personal fields (``accounts.retention``).
+    anonymised_at: Mapped[datetime | None]
 
     unit: Mapped[OrgUnit] = relationship()
 

@@ -1,13 +1,18 @@
-"""Background jobs of the accounts domain: checking and applying large staff files."""
+"""Background jobs of the accounts domain: large staff files, and the daily retention run."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from datetime import datetime, time, timedelta
 
-from elearn.accounts import imports
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from elearn.accounts import imports, retention
 from elearn.accounts.models import StaffImport
+from elearn.core.clock import from_local, to_local, utcnow
 from elearn.extensions import db
-from elearn.jobs.services import MAINTENANCE, handler
+from elearn.jobs.models import Job
+from elearn.jobs.services import MAINTENANCE, handler, start_after_commit
 
 
 def _failed(job) -> None:
@@ -32,3 +37,33 @@ def apply_import(job, report) -> None:
 
 
 MAINTENANCE.append(imports.clean_old_files)
+
+
+@handler("accounts.retention", label=_l("Anonymise accounts past the retention period"))
+def apply_retention(job, report) -> None:
+    """Anonymise the accounts past the retention period (safe to repeat: done ones are skipped)."""
+    done = retention.apply_retention()
+    report(1.0, f"{len(done)}")
+
+
+def maybe_start_retention(now: datetime | None = None) -> Job | None:
+    """Start today's retention job if a period is set and none ran this local day (a chore)."""
+    if retention.retention_months() is None:
+        return None
+    now = now or utcnow()
+    day_start = from_local(datetime.combine(to_local(now).date(), time.min))
+    ran = db.session.scalar(
+        select(Job.id).where(
+            Job.kind == "accounts.retention",
+            or_(
+                Job.created_at.between(day_start, day_start + timedelta(days=1)),
+                Job.state.in_(("queued", "running")),
+            ),
+        )
+    )
+    if ran is not None:
+        return None
+    return start_after_commit("accounts.retention", owner_id=None)
+
+
+MAINTENANCE.append(maybe_start_retention)

@@ -1,4 +1,4 @@
-"""Audit log and mail outbox: records every domain writes to, never rewrites."""
+"""Audit log and mail outbox (records every domain writes to), and site settings."""
 
 from __future__ import annotations
 
@@ -48,6 +48,22 @@ class OutboxMail(db.Model):
     #: ``captured`` (kept here, not sent), ``sent`` or ``failed``.
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class SiteSetting(db.Model):
+    """A setting admins change in the application (not a deployment setting: see config.py).
+
+    One row per key, the value as text; ``core.services.get_setting`` and
+    ``set_setting`` read and write them. Only settings with an admin page live here.
+    """
+
+    __tablename__ = "site_settings"
+
+    #: Dotted name of the owning domain and setting, e.g. ``accounts.retention_months``.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,4 +1,4 @@
-"""Core operations every domain uses: the audit trail and mail."""
+"""Core operations every domain uses: the audit trail, mail and site settings."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from elearn.core.models import AuditLog, OutboxMail
+from elearn.core.clock import utcnow
+from elearn.core.models import AuditLog, OutboxMail, SiteSetting
 from elearn.core.security import current_request_id
 from elearn.extensions import db
 
@@ -87,6 +88,17 @@ def audit_page(page: int, per_page: int = 50, action: str | None = None):
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
+def audit_about(target_type: str, target_id: int) -> list[AuditLog]:
+    """Return the audit entries whose target is this object, oldest first."""
+    return list(
+        db.session.scalars(
+            select(AuditLog)
+            .where(AuditLog.target_type == target_type, AuditLog.target_id == target_id)
+            .order_by(AuditLog.id)
+        )
+    )
+
+
 def audit_actions() -> list[str]:
     """Return the distinct action names present in the log."""
     return list(db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))
@@ -152,3 +164,27 @@ def outbox_page(page: int, per_page: int = 50):
         per_page=per_page,
         error_out=False,
     )
+
+
+# --- site settings ---------------------------------------------------------------------------
+
+
+def get_setting(key: str, default: str | None = None) -> str | None:
+    """Return the stored value of a site setting, or ``default`` when it was never set."""
+    row = db.session.get(SiteSetting, key)
+    return default if row is None else row.value
+
+
+def set_setting(key: str, value: str, actor_id: int | None = None) -> str | None:
+    """Store a site setting; return its previous value (None if it was never set).
+
+    The caller audits the change in its own words and commits.
+    """
+    row = db.session.get(SiteSetting, key)
+    old = None if row is None else row.value
+    if row is None:
+        row = SiteSetting(key=key)
+        db.session.add(row)
+    row.value, row.updated_at, row.updated_by_id = value, utcnow(), actor_id
+    db.session.flush()
+    return old

@@ -317,6 +317,19 @@ def release_run(run: Enrolment) -> None:
         run.source, run.due_at = "self", None
 
 
+def every_run_of(user: User) -> list[Enrolment]:
+    """Return every run of every course by ``user``, oldest first (their personal data)."""
+    return list(
+        db.session.scalars(
+            select(Enrolment)
+            .where(Enrolment.user_id == user.id)
+            .options(contains_eager(Enrolment.course))
+            .join(Enrolment.course)
+            .order_by(Enrolment.started_at, Enrolment.id)
+        )
+    )
+
+
 def current_runs(user: User) -> list[Enrolment]:
     """Return the person's newest run of every course, in progress first."""
     newest = (

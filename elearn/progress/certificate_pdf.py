@@ -16,7 +16,8 @@ date (local midnight), and nothing else in the file depends on the clock.
 
 The fonts are DejaVu Sans and DejaVu Sans Bold, shipped in ``fonts/`` (see its
 ``LICENSE``); they have every precomposed Vietnamese letter, so NFC text needs no
-shaping engine. This module is the only user of fpdf2 and segno.
+shaping engine. This module is the only user of segno, and of fpdf2 besides
+``elearn/privacy/pdf.py`` (a person's data, drawn with these fonts).
 """
 
 from __future__ import annotations

@@ -16,9 +16,10 @@ import secrets
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from elearn.accounts.models import OrgUnit, User
+from elearn.accounts.retention import person_anonymised
 from elearn.core.clock import to_local, utcnow
 from elearn.core.services import (
     AUDIT_LABELS,
@@ -45,6 +46,14 @@ AUDIT_LABELS.update(
         "certificate.reissued": _l("Certificate re-issued"),
     }
 )
+
+
+@person_anonymised.connect
+def _forget_name(_sender=None, *, user_id: int, full_name: str) -> None:
+    """An anonymised account's certificates show its new name; codes and the rest stay."""
+    db.session.execute(
+        update(Certificate).where(Certificate.user_id == user_id).values(full_name=full_name)
+    )
 
 
 def new_code() -> str:

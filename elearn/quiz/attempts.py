@@ -140,6 +140,19 @@ def attempts_of(activity: Activity, run: Enrolment | None) -> list[Attempt]:
     )
 
 
+def attempts_of_user(user_id: int) -> list[tuple[Attempt, Activity]]:
+    """Return every attempt a person made, with its quiz, oldest first (their personal data)."""
+    return [
+        (attempt, activity)
+        for attempt, activity in db.session.execute(
+            select(Attempt, Activity)
+            .join(Activity, Activity.id == Attempt.activity_id)
+            .where(Attempt.user_id == user_id)
+            .order_by(Attempt.started_at, Attempt.id)
+        )
+    ]
+
+
 def why_not(quiz: Quiz, rules: Rules, attempts: list[Attempt], now: datetime) -> str | None:
     """Return why a new attempt cannot start now, or None if it can."""
     if rules.open_at and now < rules.open_at:

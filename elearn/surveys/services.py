@@ -398,6 +398,26 @@ def submit(run: Enrolment, activity: Activity, answers: Mapping[int, object]) ->
     return response
 
 
+def named_answers_of(
+    user_id: int,
+) -> list[tuple[SurveyResponse, Activity, SurveyItem, SurveyAnswer]]:
+    """Return a person's answers to surveys that are not anonymous, in the order given.
+
+    Anonymous answers keep no person, so they can never be found (nor given back).
+    """
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(SurveyResponse, Activity, SurveyItem, SurveyAnswer)
+            .join(Activity, Activity.id == SurveyResponse.activity_id)
+            .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
+            .join(SurveyItem, SurveyItem.id == SurveyAnswer.item_id)
+            .where(SurveyResponse.user_id == user_id)
+            .order_by(SurveyResponse.submitted_at, SurveyResponse.id, SurveyItem.position)
+        )
+    ]
+
+
 # --- figures ---------------------------------------------------------------------------------
 
 
