@@ -3,15 +3,19 @@
 To add a page to the scan, add one line to PAGES: (who is signed in, path, name).
 ``AXE_PAGES=report,class`` scans only the pages whose names contain one of those words.
 Paths may use {learner}, {outsider}, {unit}, {mail} and {token}.
+A GET endpoint in neither PAGES nor NOT_PAGES (files, JSON, redirects) fails
+``test_every_html_page_is_scanned_by_axe``: a new page cannot escape the scan.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from werkzeug.exceptions import NotFound
 
 from elearn.accounts import imports as staff_imports
 from elearn.accounts import services as accounts
@@ -26,7 +30,7 @@ from elearn.quiz import attempts as quiz_attempts
 from elearn.quiz import authoring as quiz_authoring
 from elearn.quiz import results as quiz_results
 from elearn.quiz import services as quiz
-from elearn.reports import assignments, classes
+from elearn.reports import assignments, classes, exports, queries
 from elearn.surveys import services as surveys
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import PASSWORD
@@ -56,8 +60,10 @@ PAGES = [
     ("admin", "/admin/people/{learner}", "person-admin"),
     ("admin", "/admin/roles", "roles"),
     ("admin", "/admin/audit", "audit"),
+    ("admin", "/admin/privacy", "privacy-admin"),
     ("admin", "/admin/outbox", "outbox"),
     ("admin", "/admin/outbox/{mail}", "outbox-mail"),
+    ("admin", "/admin/storage", "storage"),
     ("learner", "/courses", "catalogue"),
     ("learner", "/courses?q=chinh+phu", "catalogue-search"),
     ("learner", "/courses/{slug}", "course-not-enrolled"),
@@ -78,6 +84,7 @@ PAGES = [
     ("instructor", "/teach/{course}/questions/new/truefalse", "question-new-truefalse"),
     ("instructor", "/teach/{course}/questions/new/numerical", "question-new-numerical"),
     ("instructor", "/teach/{course}/questions/new/matching", "question-new-matching"),
+    ("instructor", "/teach/{course}/questions/{question}/edit", "question-edit"),
     ("instructor", "/teach/{course}/modules/{module}/quizzes/new", "quiz-new"),
     ("instructor", "/teach/{course}/quizzes/{quiz}", "teach-quiz"),
     ("instructor", "/teach/{course}/quizzes/{quiz}/results", "quiz-results"),
@@ -111,6 +118,7 @@ PAGES = [
     ("hr_a", "/assignments", "assignments"),
     ("hr_a", "/assignments/new", "assignment-new"),
     ("hr_a", "/assignments/{assignment}", "assignment"),
+    ("hr_a", "/reports/exports/{export_gone}", "export-gone"),
     ("hr_a", "/classes", "classes"),
     ("admin", "/reports/units?mode=completion&period=2026-H2", "report-units-admin"),
     ("admin", "/classes/new", "class-new"),
@@ -155,6 +163,8 @@ def sample_ids(world, make_user):
     lecture.version = lecture.ready_version = 1
     lecture.state, lecture.kind, lecture.duration = "ready", "video", 75.0
     lecture.original_name, lecture.rungs = "bài giảng.mp4", "240p,360p"
+    # 95 of its 100 MB: the storage page flags the course and draws its meter.
+    lecture.disk_bytes, course.settings.media_quota_mb = 95 * 1024 * 1024, 100
     media.add_caption(
         video, world.instructor, "vi", "WEBVTT\n\n00:01.000 --> 00:02.000\nChào\n".encode(), "a"
     )
@@ -236,6 +246,15 @@ def sample_ids(world, make_user):
         staff_imports.check(staff_files[-1])
     staff_imports.claim(staff_files[1], world.hr_a)
     staff_imports.apply(staff_files[1], world.hr_a)
+    # An export whose file is no longer kept (its download page says so).
+    gone = exports.request_export(
+        world.hr_a,
+        queries.scope_of(world.hr_a),
+        view="runs",
+        fmt="csv",
+        filters=queries.Filters(),
+        within=None,
+    )
     db.session.commit()
     return {
         "learner": world.learner.id,
@@ -251,6 +270,7 @@ def sample_ids(world, make_user):
         "video_empty": empty.id,
         "job": jobs.start("content.rerender", owner_id=world.admin.id).id,
         "quiz": sample_quiz.id,
+        "question": questions[0].id,
         "attempt": attempt.id,
         "attempt_open": attempt_open.id,
         "code": renewed.code,
@@ -263,6 +283,7 @@ def sample_ids(world, make_user):
         "training_class": training.id,
         "staff_import": staff_files[0].id,
         "staff_import_applied": staff_files[1].id,
+        "export_gone": gone.id,
     }
 
 
@@ -324,3 +345,56 @@ def test_the_question_import_preview_has_no_violations(
     assert "Bốn" in page.locator(".error-summary").inner_text()
     assert _violations(page) == []
     screenshot(page, "question-import-preview")
+
+
+#: GET endpoints that are not HTML pages, so axe has nothing to check; each says why.
+#: Every other GET endpoint must be scanned: a new page needs a line in PAGES.
+NOT_PAGES = {
+    "static": "CSS, JavaScript, fonts",
+    "reports.index": "redirects to the unit report",
+    # JSON for scripts and monitors
+    "core.healthz": "JSON health report",
+    "core.readyz": "JSON readiness report",
+    "jobs.status": "JSON progress of a job (follow.js)",
+    "staff_import.status": "JSON progress of an import (follow.js)",
+    "teach_media.video_status": "JSON state of a conversion",
+    "teach_media.upload_offset": "JSON offset of a resumable upload (upload.js)",
+    "progress.my_record": "xAPI JSON download",
+    "progress.learner_xapi": "xAPI JSON download",
+    # Files
+    "progress.certificate_pdf": "PDF certificate",
+    "media.lecture_file": "HLS playlists, segments, MP4 and poster of a lecture",
+    "media.caption_file": "WebVTT captions",
+    "staff_import.errors_csv": "CSV of the rows an import left out",
+    "staff_import.sample_csv": "sample staff file (CSV)",
+    "staff_import.sample_xlsx": "sample staff file (Excel)",
+    "teach_quiz.export": "GIFT or Aiken file of the question bank",
+    "teach_quizzes.results_csv": "CSV of a quiz's results",
+    "teach_surveys.results_csv": "CSV of a survey's results",
+    "reports.units_chart": "SVG chart (also inline in the page)",
+    "reports.courses_chart": "SVG chart (also inline in the page)",
+    "training.class_chart": "SVG chart (also inline in the page)",
+}
+
+
+def _scanned_endpoints(app) -> set[str]:
+    """Return the endpoints the paths of PAGES lead to (placeholders filled with 1)."""
+    adapter = app.url_map.bind("127.0.0.1")
+    found = set()
+    for _who, path, _name in PAGES:
+        concrete = re.sub(r"\{\w+\}", "1", path.split("?")[0])
+        try:
+            endpoint, _args = adapter.match(concrete, method="GET")
+        except NotFound:
+            continue  # the 404 page: no endpoint of its own
+        found.add(endpoint)
+    return found
+
+
+def test_every_html_page_is_scanned_by_axe(app):
+    """Is every GET endpoint either in PAGES or listed (with a reason) as not a page?"""
+    scanned = _scanned_endpoints(app)
+    endpoints = {r.endpoint for r in app.url_map.iter_rules() if "GET" in (r.methods or ())}
+    missing = sorted(endpoints - scanned - NOT_PAGES.keys())
+    assert missing == [], "add these pages to PAGES (or to NOT_PAGES if they are not HTML)"
+    assert scanned & NOT_PAGES.keys() == set()  # a listed exception that is a page after all
