@@ -31,9 +31,7 @@ import os
 import random
 import re
 import resource
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from bench.harness import analyze, bench_app  # noqa: E402
+from bench.harness import analyze, bench_app, process_cpu, start_server  # noqa: E402
 from elearn.accounts import services as accounts  # noqa: E402
 from elearn.courses import services as courses  # noqa: E402
 from elearn.extensions import db  # noqa: E402
@@ -156,75 +154,6 @@ def build(learners: int) -> tuple[int, list[list[list[list[str]]]]]:
 
 
 # --- the server ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(url: str, workers: int, tmp: Path) -> tuple[subprocess.Popen, int]:
-    """Start gunicorn on ``url`` as ``make run`` does; return it once it answers."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ELEARN_")}
-    env.update(
-        ELEARN_ENV="development",
-        ELEARN_DATABASE_URL=url,
-        ELEARN_INSTANCE_DIR=str(tmp / "instance"),
-        ELEARN_SECRET_KEY=secrets.token_hex(32),
-        ELEARN_BASE_URL=f"http://127.0.0.1:{port}",
-    )
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed with the process
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            f"--workers={workers}",
-            f"--threads={THREADS}",
-            f"--bind=127.0.0.1:{port}",
-            "--graceful-timeout=5",
-            f"--access-logfile={tmp / 'access.log'}",
-            "--forwarded-allow-ips=127.0.0.1",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"gunicorn exited with {server.returncode}; see {tmp / 'server.log'}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/login")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return server, port
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.terminate()
-    sys.exit(f"gunicorn did not answer within 60 s; see {tmp / 'server.log'}")
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its children, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [pid]
-    while pids:
-        current = pids.pop()
-        try:
-            stat = Path(f"/proc/{current}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-            pids.extend(int(c) for c in children)
-        except (OSError, ValueError):
-            continue
-    return total
 
 
 def machine_cpu() -> tuple[int, int]:
@@ -500,7 +429,7 @@ def main() -> None:
         f"generator"
     )
 
-    server, port = start_server(url, workers, tmp)
+    server, port = start_server(url, workers, tmp, THREADS)
     load_before = os.getloadavg()[0]
     rng = random.Random(7)
     learners = [
