@@ -13,7 +13,7 @@ export ELEARN_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev translations messages migrate demo run dev test test-sqlite test-postgres \
-        lint fmt check clean
+        prod-check lint fmt check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ test-sqlite: ## Run the whole suite on SQLite, browser tests included
 
 test-postgres: ## Run the suite (without the browser) on ELEARN_TEST_DATABASE_URL
 	$(BIN)/python -m pytest -p no:cacheprovider -m "not browser"
+
+prod-check: install-dev translations ## The production stack (gunicorn, PostgreSQL, Redis, nginx) on 127.0.0.1: smoke test, faults, backup/restore
+	@bash .ci/prod-check.sh
 
 lint: install-dev ## Check style with ruff
 	$(BIN)/ruff check .

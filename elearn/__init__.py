@@ -151,6 +151,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(reports_bp)
     app.register_blueprint(training_bp)
+    from elearn.privacy.views import bp as privacy_bp
+
+    app.register_blueprint(privacy_bp)
 
 
 def register_errors(app: Flask) -> None:
@@ -179,5 +182,8 @@ def register_commands(app: Flask) -> None:
     from elearn.reports.cli import reports_cli
 
     app.cli.add_command(reports_cli)
+    from elearn.ops.cli import ops_group
+
+    app.cli.add_command(ops_group)
 
     app.cli.add_command(worker_command)

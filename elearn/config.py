@@ -59,6 +59,9 @@ class Config:
     #: When set (e.g. ``/protected-media/``), lecture files are handed to nginx with
     #: X-Accel-Redirect to this internal location instead of being sent by Python.
     MEDIA_ACCEL_PREFIX = _env("MEDIA_ACCEL_PREFIX")
+    #: Disk space for lectures of a course without its own quota, in MB (1,048,576 bytes);
+    #: 0 means no limit. An admin sets a course's own quota at /admin/storage.
+    MEDIA_COURSE_QUOTA_MB = int(_env("MEDIA_COURSE_QUOTA_MB", "20480"))
 
     #: Seconds after a quiz attempt's deadline in which answers sent in time but delayed
     #: by the network are still accepted; the worker finishes the attempt after it.
@@ -94,6 +97,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     #: Public certificate checks per address (codes cannot be tried in bulk).
     VERIFY_LIMIT = _env("VERIFY_LIMIT", "20 per minute; 200 per day")
+    #: Downloads of personal data per signed-in person (each one builds a whole record).
+    PERSONAL_DATA_LIMIT = _env("PERSONAL_DATA_LIMIT", "10 per hour")
     #: Open runs a completion-rule change recomputes at once; more go to a job.
     PROGRESS_RECOMPUTE_INLINE = int(_env("PROGRESS_RECOMPUTE_INLINE", "200"))
     #: Training hours a person should reach each year; the people report marks who is short.
@@ -124,6 +129,12 @@ class Config:
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
 
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    #: ``text`` (readable lines) or ``json`` (one object per line, for production).
+    LOG_FORMAT = (_env("LOG_FORMAT", "text") or "text").strip().lower()
+    #: Log one line per request on ``elearn.access`` (production; gunicorn's own is off).
+    ACCESS_LOG = _flag("ACCESS_LOG")
+    #: ``/healthz`` fails when the media or instance folder has less free space (bytes).
+    HEALTH_MIN_FREE_BYTES = int(_env("HEALTH_MIN_FREE_BYTES", str(512 * 1024 * 1024)))
 
 
 class DevelopmentConfig(Config):

@@ -300,4 +300,5 @@ def review(slug: str, attempt_id: int):
         shows=shows,
         time_taken=attempts.time_taken(attempt),
         passed=attempts.passed(quiz, attempt.grade) if quiz.pass_mark is not None else None,
+        course_done=db.session.get(Enrolment, attempt.enrolment_id).status == "completed",
     )
