@@ -110,7 +110,7 @@ def test_a_job_held_by_a_live_worker_is_not_taken_twice(app, world):
 
 
 def test_a_job_of_a_killed_worker_is_taken_up_before_its_lease_runs_out(app, world, make_course):
-    """kill -9 leaves a job running with a lease of minutes: the reaper sees the process gone."""
+    """A `kill -9` leaves a job running with minutes of lease: the reaper sees the process gone."""
     make_course()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # a pid that existed on this machine and is gone now
