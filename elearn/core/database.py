@@ -9,7 +9,9 @@ Django 5.1 make as well). Only pure reads start deferred, so that pages being
 read never queue behind each other: a GET/HEAD request whose view is not
 marked with ``@writes``. Such a transaction reads a WAL snapshot and never
 takes the write lock. A GET view that records something (a page view, say)
-must carry ``@writes``.
+must carry ``@writes``, and must do its writing before its first commit: after
+it, the view's transactions start deferred (what it reads to render the page
+must not keep other writers waiting).
 
 PostgreSQL compares text by the database's locale unless told otherwise;
 materialised paths and sort keys are compared byte-wise ("C" collation) so
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import String, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
@@ -43,7 +45,9 @@ def writes(view: Callable) -> Callable:
 def _begin_statement(app: Flask) -> str:
     if has_request_context():
         view = app.view_functions.get(request.endpoint or "")
-        if request.method in SAFE_METHODS and not getattr(view, "writes", False):
+        if request.method in SAFE_METHODS and (
+            not getattr(view, "writes", False) or g.get("_wrote_and_committed")
+        ):
             return "BEGIN"
         return "BEGIN IMMEDIATE"
     return app.config["SQLITE_BEGIN_OUTSIDE_REQUESTS"]
@@ -71,3 +75,11 @@ def configure_engine(app: Flask, engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql(_begin_statement(app))
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(_connection):
+        # A GET view marked @writes records first and commits, then renders: what it reads
+        # afterwards must not hold the write lock (other lesson views would queue behind
+        # the rendering). Its later transactions start deferred, as pure reads do.
+        if has_request_context() and request.method in SAFE_METHODS:
+            g._wrote_and_committed = True

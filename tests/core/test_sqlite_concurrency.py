@@ -75,3 +75,48 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
     assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite behaviour")
+def test_a_get_view_that_writes_takes_the_lock_only_until_its_commit(make_app):
+    """Reading to render after the commit must not keep other writers waiting."""
+    from sqlalchemy import event, text
+
+    from elearn.core.access import Access, access
+    from elearn.core.database import writes
+
+    app = make_app()
+    begins: list[str] = []
+
+    @app.route("/records-then-renders")
+    @access(Access.PUBLIC)
+    @writes
+    def records_then_renders():
+        db.session.execute(text("SELECT 1"))
+        db.session.commit()  # what it recorded is saved
+        db.session.execute(text("SELECT 1"))  # reading to render the page
+        return "ok"
+
+    @app.route("/reads")
+    @access(Access.PUBLIC)
+    def reads():
+        db.session.execute(text("SELECT 1"))
+        return "ok"
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn, _cursor, statement, *_args):
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    client = app.test_client()
+    assert client.get("/records-then-renders").status_code == 200
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
+    begins.clear()
+    assert client.get("/records-then-renders").status_code == 200  # a new request: immediate again
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
+    begins.clear()
+    assert client.get("/reads").status_code == 200
+    assert begins == ["BEGIN"]
