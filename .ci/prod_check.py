@@ -279,7 +279,7 @@ def render_files(stack: Stack) -> None:
         )
         say(f"systemd-analyze verify: {', '.join(names)}: no problems")
     else:
-        say("systemd-analyze not found (Debian package systemd): unit files NOT verified")
+        raise Failed("systemd-analyze not found: apt-get install systemd (it only verifies here)")
     site = stack.render((DEPLOY / "nginx-elearn.conf").read_text())
     (stack.base / "nginx" / "elearn.conf").write_text(site)
     temp = stack.base / "nginx" / "tmp"
@@ -531,7 +531,7 @@ def give_load_video_files(stack: Stack, info: dict) -> None:
     )
 
 
-def smoke(stack: Stack, learner: str, password: str) -> None:
+def smoke(stack: Stack, learner: str, other_learner: str, password: str) -> None:
     """What a person and an operator meet first, through nginx."""
     plain = urllib.request.build_opener(_NoRedirect)
     try:
@@ -615,11 +615,22 @@ def smoke(stack: Stack, learner: str, password: str) -> None:
         f"the media file was not sent by nginx (ETag {headers.get('ETag')!r})",
     )
     say(f"a learner enrolled and fetched {media.group(1).decode()}: {status}, sent by nginx")
+    check(
+        headers.get("Cache-Control") == "private, max-age=86400, immutable",
+        f"lecture media Cache-Control: {headers.get('Cache-Control')!r}",
+    )
+    other = Browser(stack)
+    other.sign_in(other_learner, password)  # signed in, not enrolled in this course
+    status, _, _ = other.request(media.group(1).decode())
+    check(status == 403, f"media for a learner not enrolled answered {status}")
     status, _, _ = fetch(stack, "/protected-media/lectures/")
     check(status == 404, f"/protected-media/ typed directly answered {status}")
     status, _, _ = Browser(stack).request(media.group(1).decode())
     check(status in (302, 401, 403, 404), f"media for a visitor answered {status}")
-    say("internal media location closed to browsers; visitors refused")
+    say(
+        "media cached privately; a learner not enrolled 403; visitors refused; "
+        "the internal location closed to browsers"
+    )
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -639,7 +650,7 @@ def main() -> int:
         render_files(stack)
         info = set_up(stack, args.learners)
         start_stack(stack)
-        smoke(stack, info["usernames"][0], info["password"])
+        smoke(stack, info["usernames"][0], info["usernames"][1], info["password"])
         give_load_video_files(stack, info)
         if not args.skip_faults:
             import faults  # .ci/faults.py

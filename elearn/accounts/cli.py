@@ -130,7 +130,7 @@ def apply_retention_command(dry_run):
     if months is None:
         click.echo("No retention period is set: accounts are kept.")
         return
-    ids = retention.apply_retention(dry_run=dry_run)
+    ids = retention.apply_retention(dry_run=dry_run, commit_batches=not dry_run)
     if dry_run:
         db.session.rollback()
         click.echo(f"Dry run: {len(ids)} account(s) past {months} months would be anonymised.")

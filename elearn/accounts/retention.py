@@ -24,7 +24,7 @@ from datetime import datetime
 
 from blinker import Namespace
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, select, update
 
 from elearn.accounts.models import RoleAssignment, StaffImportRow, User, new_nonce
 from elearn.accounts.services import _index_name
@@ -76,6 +76,10 @@ def set_retention_months(months: int | None, actor: User) -> None:
         )
 
 
+#: Accounts anonymised per transaction when committing in batches.
+BATCH = 100
+
+
 def months_before(moment: datetime, months: int) -> datetime:
     """Return ``moment`` moved back by calendar months (31 March - 1 month = 28/29 Feb)."""
     index = moment.year * 12 + moment.month - 1 - months
@@ -88,13 +92,16 @@ def expired_query(months: int, now: datetime | None = None):
     """Return a select of the accounts the period of ``months`` would anonymise at ``now``."""
     cutoff = months_before(now or utcnow(), months)
     is_admin = exists().where(RoleAssignment.user_id == User.id, RoleAssignment.role == "admin")
+    # Only accounts of people who left (deactivated, and still so): a civil servant's
+    # account and training record are needed while they serve, signed in or not, and an
+    # account anonymised under a person still in the staff file would come back from the
+    # next import as a second account, splitting their record. Reactivating clears
+    # ``deactivated_at``, so a returning person is never caught.
     return select(User).where(
         User.anonymised_at.is_(None),
+        User.active.is_(False),
+        User.deactivated_at < cutoff,
         ~is_admin,
-        or_(
-            User.deactivated_at < cutoff,
-            func.coalesce(User.last_login_at, User.created_at) < cutoff,
-        ),
     )
 
 
@@ -152,11 +159,16 @@ def anonymise(person: User, actor_id: int | None = None) -> None:
 
 
 def apply_retention(
-    now: datetime | None = None, *, dry_run: bool = False, actor_id: int | None = None
+    now: datetime | None = None,
+    *,
+    dry_run: bool = False,
+    actor_id: int | None = None,
+    commit_batches: bool = False,
 ) -> list[int]:
     """Anonymise every account past the retention period; return their ids.
 
     With ``dry_run`` nothing changes: the ids are those that would be anonymised.
+    ``commit_batches`` (the daily job, the command) commits after every ``BATCH`` accounts.
     Without a period nothing is done. Safe to run twice: anonymised accounts are skipped.
     """
     months = retention_months()
@@ -164,6 +176,10 @@ def apply_retention(
         return []
     people = list(db.session.scalars(expired_query(months, now).order_by(User.id)))
     if not dry_run:
-        for person in people:
+        for n, person in enumerate(people, start=1):
             anonymise(person, actor_id)
+            if commit_batches and n % BATCH == 0:
+                # The first run may anonymise thousands: short transactions, so learners'
+                # writes never wait long for the lock (each batch is complete on its own).
+                db.session.commit()
     return [p.id for p in people]

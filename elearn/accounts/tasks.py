@@ -42,7 +42,7 @@ MAINTENANCE.append(imports.clean_old_files)
 @handler("accounts.retention", label=_l("Anonymise accounts past the retention period"))
 def apply_retention(job, report) -> None:
     """Anonymise the accounts past the retention period (safe to repeat: done ones are skipped)."""
-    done = retention.apply_retention()
+    done = retention.apply_retention(commit_batches=True)
     report(1.0, f"{len(done)}")
 
 

@@ -27,6 +27,8 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s [%(log_context)s] %(name)s: %(message)s
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "user_id", "remote_addr")
 #: Polled every few seconds by load balancers: a passing answer is not worth a line.
 QUIET_ENDPOINTS = frozenset({"core.healthz", "core.readyz"})
+#: Endpoints whose URL holds a secret (a password-reset token): logged as their rule.
+SECRET_URL_ENDPOINTS = frozenset({"accounts.reset"})
 
 access_log = logging.getLogger("elearn.access")
 
@@ -101,6 +103,9 @@ def register_access_log(app: Flask) -> None:
     def _log_request(response):
         if request.endpoint in QUIET_ENDPOINTS and response.status_code == 200:
             return response
+        path = request.path
+        if request.endpoint in SECRET_URL_ENDPOINTS and request.url_rule is not None:
+            path = request.url_rule.rule  # /reset/<token>: a live token must not reach logs
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
         # Flask-Login keeps the loaded user in g; reading current_user here would load it
@@ -110,12 +115,12 @@ def register_access_log(app: Flask) -> None:
         access_log.info(
             "%s %s %s %sms",
             request.method,
-            request.path,
+            path,
             response.status_code,
             duration_ms,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": duration_ms,
                 "user_id": user_id,

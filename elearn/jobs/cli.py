@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import threading
 import time
 
@@ -62,7 +60,7 @@ def worker_command(queue_name: str, threads: int):
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    name, queues = f"{socket.gethostname()}:{os.getpid()}", ",".join(names)
+    name, queues = services.process_name(), ",".join(names)
     _beat(name, queues)
     click.echo(f"worker ready: queues {', '.join(names)}; {requeued} job(s) re-queued at start")
     next_beat = time.monotonic() + services.HEARTBEAT_SECONDS

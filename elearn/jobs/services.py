@@ -23,6 +23,7 @@ from sqlalchemy import and_, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from elearn.core.clock import utcnow
+from elearn.core.processes import pid_alive
 from elearn.core.services import AUDIT_LABELS, NotFound, ServiceError
 from elearn.extensions import db
 from elearn.jobs.models import Job, WorkerHeartbeat
@@ -244,23 +245,13 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
 def _worker_dead(name: str | None, stale: set[str]) -> bool:
     """True when the process ``name`` is known to be gone (never guess: else the lease decides)."""
     if not name:
         return False
     host, _sep, pid = name.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
-        return not _pid_alive(int(pid))
+        return not pid_alive(int(pid))
     return name in stale
 
 

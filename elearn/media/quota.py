@@ -36,6 +36,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, cast, func, select
 
 from elearn.accounts.models import User
+from elearn.core import processes
 from elearn.core.services import AUDIT_LABELS, ServiceError, record_audit
 from elearn.courses.models import Activity, Course, CourseSettings
 from elearn.extensions import db
@@ -97,12 +98,7 @@ def remeasure(video: Video) -> int:
 
 def size_text(size: int) -> str:
     """Return a size for people in GB, MB or KB, with the locale's decimal mark."""
-    from flask_babel import format_decimal
-
-    for unit, factor in (("GB", 1024**3), ("MB", MB), ("KB", 1024)):
-        if size >= factor:
-            return f"{format_decimal(round(size / factor, 1))} {unit}"
-    return f"{format_decimal(max(0.1, round(size / 1024, 1)))} KB" if size else "0 MB"
+    return processes.size_text(size)
 
 
 # --- quotas ----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from elearn.accounts.models import User
 from elearn.core.clock import utcnow
+from elearn.core.processes import remove_dead_partials, size_text
 from elearn.core.services import AUDIT_LABELS, NotFound, ServiceError, record_audit
 from elearn.core.vietnamese import nfc
 from elearn.courses import services as courses
@@ -463,12 +464,8 @@ def clean_abandoned_uploads() -> int:
 
 
 def human_size(size: int) -> str:
-    """Return a size in MB or GB for messages (decimal comma, Vietnamese style)."""
-    from flask_babel import format_decimal
-
-    if size >= 1024**3:
-        return f"{format_decimal(round(size / 1024**3, 1))} GB"
-    return f"{format_decimal(max(1, round(size / 1024**2)))} MB"
+    """Return a size for messages (GB, MB or KB, decimal comma in Vietnamese)."""
+    return size_text(size)
 
 
 # --- the transcode job -----------------------------------------------------------------------
@@ -566,14 +563,7 @@ def _remove_old_files(activity_id: int, keep_outputs: set, keep_original: int) -
 
 def _remove_dead_partials(out: Path) -> None:
     """Delete half-made folders of workers that died (SIGKILL leaves them behind)."""
-    for partial in out.parent.glob(f"{out.name}.partial-*"):
-        pid = partial.name.rsplit("-", 1)[-1]
-        try:
-            os.kill(int(pid), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(partial, ignore_errors=True)
-        except PermissionError:
-            pass  # alive, under another user
+    remove_dead_partials(out.parent, f"{out.name}.partial-*")
 
 
 def _progress_message(fraction: float, left: float | None) -> str:

@@ -65,6 +65,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
+from elearn.core.clock import utcnow
+from elearn.core.processes import remove_dead_partials, size_text
 from elearn.core.services import ServiceError
 from elearn.extensions import db
 
@@ -253,6 +255,20 @@ def target_state() -> TargetState:
     return TargetState(tables=sum(1 for n in counts if n), rows=sum(counts), media_files=len(media))
 
 
+def _live_workers() -> int:
+    """How many job workers wrote a heartbeat into the target database lately."""
+    from elearn.jobs.models import WorkerHeartbeat
+    from elearn.jobs.services import HEARTBEAT_STALE
+
+    with db.engine.connect() as connection:
+        if not sa.inspect(connection).has_table(WorkerHeartbeat.__tablename__):
+            return 0
+        since = utcnow() - HEARTBEAT_STALE
+        return connection.execute(
+            sa.select(sa.func.count()).where(WorkerHeartbeat.seen_at >= since)
+        ).scalar()
+
+
 # --- tools, paths, hashes ------------------------------------------------------------------
 
 
@@ -377,13 +393,8 @@ def _instance_files(
 
 
 def format_size(size: int) -> str:
-    """Return a byte count in kB, MB or GB for messages (decimal comma in Vietnamese)."""
-    from flask_babel import format_decimal
-
-    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("kB", 1000)):
-        if size >= factor:
-            return f"{format_decimal(round(size / factor, 1))} {unit}"
-    return f"{size} B"
+    """Return a byte count for messages (the same units as the rest of the site)."""
+    return size_text(size)
 
 
 def _app_version() -> str:
@@ -463,14 +474,7 @@ def _new_folder_name(parent: Path, now: datetime) -> str:
 
 def _remove_dead_partials(parent: Path) -> None:
     """Delete half-made backups whose process died (a killed run leaves its folder)."""
-    for partial in parent.glob(".elearn-*-partial-*"):
-        pid = partial.name.rsplit("-", 1)[-1]
-        try:
-            os.kill(int(pid), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(partial, ignore_errors=True)
-        except PermissionError:
-            pass  # alive, under another user
+    remove_dead_partials(parent, ".elearn-*-partial-*")
 
 
 def complete_backups(parent: Path) -> list[Path]:
@@ -735,6 +739,16 @@ def restore_backup(
             )
         )
     needs_upgrade = check_revision(manifest["alembic_revision"])
+    running = _live_workers()
+    if running:
+        raise BackupError(
+            _l(
+                "%(n)d job worker(s) of this instance are running (a heartbeat in the last "
+                "90 seconds). Stop the web and worker processes first (systemctl stop "
+                "elearn-web 'elearn-worker@*'), then restore.",
+                n=running,
+            )
+        )
     replaced = target_state()
     if not replaced.empty and not force:
         raise TargetNotEmpty(

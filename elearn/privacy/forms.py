@@ -26,9 +26,9 @@ class RetentionForm(BaseForm):
         _l("Retention period (months)"),
         validators=[Optional(), NumberRange(min=0, max=MAX_MONTHS)],
         description=_l(
-            "Accounts deactivated, or not signed in, for longer than this are anonymised "
-            "each day. Leave empty or 0 to keep accounts forever. Administrators are never "
-            "anonymised."
+            "Accounts of people who left (deactivated) longer ago than this are anonymised "
+            "each day; accounts of people still on the staff are kept. Leave empty or 0 to "
+            "keep accounts forever. Administrators are never anonymised."
         ),
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )

@@ -35,7 +35,7 @@ AUDIT_LABELS["personal_data.export"] = _l("Personal data downloaded")
 
 
 def collect(person: User, now: datetime | None = None) -> data.PersonalData:
-    """Return everything held about ``person`` (never about anyone else)."""
+    """Return what the download holds about ``person`` (never about anyone else; docs/privacy.md)."""
     roles = tuple(
         data.Role(
             role=r.role,
@@ -122,7 +122,9 @@ def collect(person: User, now: datetime | None = None) -> data.PersonalData:
                 description=audit_label(e.action),
                 actor=actors.get(e.actor_id) if e.actor_id else None,
                 detail=e.detail,
-                ip=e.ip,
+                # The address is the person's only when they made the request; an hr's
+                # edit or a stranger's reset request carries someone else's address.
+                ip=e.ip if e.actor_id == person.id else None,
             )
             for e in entries
         )
@@ -157,7 +159,11 @@ def filename(personal: data.PersonalData, fmt: str) -> str:
 
 def render(person: User, fmt: str) -> tuple[bytes, str, str]:
     """Return (content, MIME type, file name) of ``person``'s data in ``fmt`` (json or pdf)."""
-    personal = collect(person)
+    return render_collected(collect(person), fmt)
+
+
+def render_collected(personal: data.PersonalData, fmt: str) -> tuple[bytes, str, str]:
+    """Format data already collected (plain values: no database access while drawing)."""
     if fmt == "pdf":
         from elearn.privacy.pdf import render as render_pdf  # fpdf2 loads on use
 

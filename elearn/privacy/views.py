@@ -50,9 +50,12 @@ def _download(person: User, back: str) -> Response:
                 flash(error, "error")
         return redirect(back)
     fmt = form.format.data
-    content, mimetype, name = personal_data.render(person, fmt)
+    collected = personal_data.collect(person)
     personal_data.record_export(current_user, person, fmt)
+    # Commit before drawing: on SQLite this request's transaction holds the write lock,
+    # and a long PDF must not keep other writers waiting.
     db.session.commit()
+    content, mimetype, name = personal_data.render_collected(collected, fmt)
     response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"

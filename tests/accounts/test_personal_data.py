@@ -235,3 +235,21 @@ def test_downloads_are_rate_limited_per_person(make_app, world):
     ]
     assert statuses == [200, 200, 429]
     assert other.post("/account/personal-data", data={"format": "json"}).status_code == 200
+
+
+def test_other_peoples_addresses_in_the_audit_are_left_out(app, world, as_user):
+    """An hr editing the account, a stranger asking for its reset: their addresses are theirs."""
+    learner = world.learner.id
+    for actor, address, action in (
+        (world.hr_a.id, "203.0.113.66", "user.updated"),
+        (None, "203.0.113.67", "auth.reset_requested"),
+        (learner, "198.51.100.7", "auth.login"),
+    ):
+        with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+            record_audit(action, actor_id=actor, target_type="user", target_id=learner)
+    db.session.commit()
+    body = as_user("learner").post("/account/personal-data", data={"format": "json"})
+    audit = json.loads(body.get_data(as_text=True))["audit"]
+    assert "198.51.100.7" in {e["ip"] for e in audit if e["action"] == "auth.login"}
+    assert "203.0.113.66" not in body.get_data(as_text=True)
+    assert "203.0.113.67" not in body.get_data(as_text=True)

@@ -48,8 +48,15 @@ def people(world, make_user, clock):
     now = clock.now
     old_login = make_user(world.team_a1, "Trần Văn Cũ", "tran.cu")
     old_login.last_login_at = now - 400 * DAY
+    old_login.active, old_login.deactivated_at = False, now - 370 * DAY
     never = make_user(world.team_a1, "Lý Thị Chưa", "ly.chua")
     never.created_at = now - 500 * DAY
+    never.active, never.deactivated_at = False, now - 450 * DAY
+    # Still on the staff: kept however long since they signed in (or came back).
+    staying = make_user(world.team_a1, "Phan Văn Ở", "phan.o")
+    staying.last_login_at, staying.created_at = now - 700 * DAY, now - 900 * DAY
+    returned = make_user(world.team_a1, "Đỗ Thị Về", "do.ve")  # reactivated after leave
+    returned.last_login_at, returned.created_at = now - 600 * DAY, now - 900 * DAY
     gone = make_user(world.dept_b, "Võ Văn Nghỉ", "vo.nghi")
     gone.active, gone.deactivated_at = False, now - 380 * DAY
     gone.last_login_at = now - 390 * DAY
@@ -60,7 +67,14 @@ def people(world, make_user, clock):
     for person in (world.hr_a, world.hr_b, world.instructor, world.learner, world.outsider):
         person.last_login_at = now - 10 * DAY
     db.session.commit()
-    return {"old_login": old_login, "never": never, "gone": gone, "recent": recent}
+    return {
+        "old_login": old_login,
+        "never": never,
+        "gone": gone,
+        "recent": recent,
+        "staying": staying,
+        "returned": returned,
+    }
 
 
 def anonymised_entries() -> list[AuditLog]:
@@ -87,15 +101,26 @@ def test_accounts_past_the_period_are_anonymised_and_audited(world, people, cloc
     assert {e.target_id for e in entries} == expired
     for entry in entries:  # no name, username or email in the entry
         assert entry.detail == f"#{entry.target_id}"
-    # Admins, people who signed in lately, and anyone within the period are untouched.
+    # Admins and everyone still on the staff (signed in lately or long ago, or back from
+    # leave) are untouched.
     admin = db.session.get(User, world.admin.id)
     assert (admin.full_name, admin.anonymised_at) == ("Quản Trị Viên", None)
-    assert db.session.get(User, people["recent"].id).full_name == "Hồ Thị Mới"
+    for key, name in (
+        ("recent", "Hồ Thị Mới"),
+        ("staying", "Phan Văn Ở"),
+        ("returned", "Đỗ Thị Về"),
+    ):
+        assert db.session.get(User, people[key].id).full_name == name
     assert db.session.get(User, world.learner.id).full_name == "Nguyễn Thị Ánh"
-    # Running again changes nothing; a year on, the recent account's turn comes.
+    # Running again changes nothing; a year after someone leaves, their turn comes.
     assert retention.apply_retention() == []
+    leaver = db.session.get(User, people["recent"].id)
+    leaver.active, leaver.deactivated_at = False, clock.now
+    db.session.commit()
     clock.advance(340)
-    assert retention.apply_retention() == [people["recent"].id]
+    assert retention.apply_retention() == []
+    clock.advance(30)
+    assert retention.apply_retention() == [leaver.id]
 
 
 def test_the_dry_run_changes_nothing(world, people, runner):
@@ -187,7 +212,7 @@ def test_the_admin_page_previews_then_saves_the_period(world, people, as_user):
     listed = text.split("<tbody>")[1].split("</tbody>")[0]
     for name in ("Trần Văn Cũ", "Lý Thị Chưa", "Võ Văn Nghỉ"):
         assert name in listed
-    for name in ("Hồ Thị Mới", "Quản Trị Viên", "Nguyễn Thị Ánh"):
+    for name in ("Hồ Thị Mới", "Phan Văn Ở", "Đỗ Thị Về", "Quản Trị Viên", "Nguyễn Thị Ánh"):
         assert name not in listed
     assert get_setting(retention.SETTING) is None  # a preview saves nothing
     assert admin.post("/admin/privacy", data={"months": "12", "save": "1"}).status_code == 302

@@ -121,3 +121,13 @@ def test_text_lines_name_the_job_in_brackets(capsys, world, make_app):
 def test_an_unknown_log_format_refuses_to_start(make_app):
     with pytest.raises(RuntimeError, match="ELEARN_LOG_FORMAT"):
         make_app(LOG_FORMAT="xml")
+
+
+def test_a_password_reset_token_never_reaches_the_access_log(capsys, make_app):
+    app = make_app(WTF_CSRF_ENABLED=False, LOG_FORMAT="json", ACCESS_LOG=True)
+    capsys.readouterr()
+    app.test_client().get("/reset/a-live-looking-token-1234567890")
+    text = capsys.readouterr().err
+    assert "a-live-looking-token-1234567890" not in text
+    access_line = next(e for e in _json_lines(text) if e["logger"] == "elearn.access")
+    assert access_line["path"] == "/reset/<token>"

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from elearn.core.services import record_audit
 from elearn.courses import services as courses
 from elearn.courses.models import Enrolment
 from elearn.extensions import db
+from elearn.jobs.models import WorkerHeartbeat
 from elearn.media import services as media
 from elearn.media.models import Video
 from elearn.ops import backup
@@ -448,3 +450,23 @@ def _wait_for(condition, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_restore_refuses_while_a_worker_of_the_target_runs(app, source, fresh, tmp_path):
+    """Replacing the database under a running worker would lose or corrupt its writes."""
+    assert _cli(app, "backup", str(tmp_path / "backups")).exit_code == 0
+    folder = _only_backup(tmp_path / "backups")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # personal data: the owner only
+    with fresh.app_context():
+        db.create_all()
+        db.session.add(WorkerHeartbeat(name="web-1:99", queues="short,long"))
+        db.session.commit()
+        db.session.remove()
+
+    refused = _cli(fresh, "restore", str(folder), "--force")
+
+    assert refused.exit_code == 1, refused.output
+    assert "elearn-worker" in refused.output
+    with fresh.app_context():
+        assert db.session.scalar(select(WorkerHeartbeat.name)) == "web-1:99"
+        assert db.session.scalar(select(User.id)) is None  # nothing restored
