@@ -35,7 +35,7 @@ AUDIT_LABELS["personal_data.export"] = _l("Personal data downloaded")
 
 
 def collect(person: User, now: datetime | None = None) -> data.PersonalData:
-    """Return what the download holds about ``person`` (never about anyone else; docs/privacy.md)."""
+    """Return what the download holds about ``person``, never about anyone else."""
     roles = tuple(
         data.Role(
             role=r.role,
