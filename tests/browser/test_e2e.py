@@ -209,8 +209,9 @@ def test_an_instructor_builds_a_course_and_a_learner_completes_it(
     assert "Đạt" in learner.locator("main").inner_text()
     screenshot(learner, "e2e-learner-quiz-review")
 
-    # Completed: the certificate from the dashboard, then its public address, signed out.
-    learner.get_by_role("link", name="Trang chủ").click()
+    # Completed: the review page points to the certificate on the home page; then its
+    # public address, signed out.
+    learner.get_by_role("link", name="Bạn đã hoàn thành khóa học này").click()
     completed = learner.get_by_role("region", name="Đã hoàn thành")
     assert TITLE in completed.inner_text()
     screenshot(learner, "e2e-learner-completed")
