@@ -150,7 +150,7 @@ def test_wrong_types_empty_files_and_oversize_are_refused_before_anything_is_sto
     make_app, world, lesson
 ):
     course, activity = lesson
-    app = make_app(WTF_CSRF_ENABLED=False, MEDIA_MAX_UPLOAD_BYTES=1_000_000)
+    app = make_app(WTF_CSRF_ENABLED=False, MEDIA_MAX_UPLOAD_BYTES=5 * 1024**2)
     client = app.test_client()
     login(client, "teacher")
     start = _urls(course, activity)["start"]
@@ -158,9 +158,10 @@ def test_wrong_types_empty_files_and_oversize_are_refused_before_anything_is_sto
     assert wrong.status_code == 400
     assert "pdf" in wrong.get_json()["error"]
     assert client.post(start, data={"name": "rong.mp4", "size": 0}).status_code == 400
-    big = client.post(start, data={"name": "dai.mp4", "size": 1_000_001})
+    big = client.post(start, data={"name": "dai.mp4", "size": 6 * 1024**2})
     assert big.status_code == 413
-    assert "MB" in big.get_json()["error"]
+    assert "6 MB" in big.get_json()["error"]  # the file's size and the limit, for people
+    assert "5 MB" in big.get_json()["error"]
     with app.app_context():
         assert _files(media.media_dir()) == []
         assert db.session.scalar(select(Upload)) is None
