@@ -112,7 +112,8 @@ def _server_error(name, response=None, **_kwargs) -> None:
     """Keep what a learner was shown when the server failed (prod-check reads it)."""
     status = getattr(response, "status_code", 0) or 0
     if status >= 500:
-        note(k="error", status=status, name=name, body=(response.text or "")[:2000])
+        body = (response.content or b"").decode("utf-8", "replace")  # nginx names no charset
+        note(k="error", status=status, name=name, body=body[:2000])
 
 
 def note(**line) -> None:

@@ -8,6 +8,7 @@ from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -48,11 +49,27 @@ CSRF_MESSAGE = _l(
 
 
 def render_error(code: int, message=None):
-    """Render the error page for ``code``."""
+    """Render the error page for ``code``.
+
+    The page's layout shows the signed-in person, which may need the database; when the
+    database is what failed, a plain page with the same message is sent instead (never a
+    server's bare "Internal Server Error").
+    """
     title, default = MESSAGES.get(code, MESSAGES[500])
-    return render_template(
-        "errors/error.html", code=code, title=title, message=message or default
-    ), code
+    try:
+        return render_template(
+            "errors/error.html", code=code, title=title, message=message or default
+        ), code
+    except Exception:  # noqa: BLE001 - the last resort must not fail
+        log.warning("the error page could not be rendered; sending the plain one", exc_info=True)
+        db.session.remove()
+        page = (
+            '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+            f"<title>{escape(str(title))}</title></head><body><main><h1>{escape(str(title))}</h1>"
+            f'<p>{escape(str(message or default))}</p><p><a href="/">elearn</a></p>'
+            "</main></body></html>"
+        )
+        return page, code
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -90,7 +107,11 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return _http(error)
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection died under us: drop it, go on
+            log.warning("rollback failed after an error; the session is discarded")
+            db.session.remove()
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             # The database dropped the connection (a restart, a failover, an operator): the
             # pool has thrown it away and the next request gets a fresh one.

@@ -14,6 +14,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 from elearn.core.forms import BaseForm
 
@@ -65,8 +66,12 @@ class CaptionForm(BaseForm):
 class QuotaForm(BaseForm):
     """A course's storage quota in MB: empty for the site default, 0 for no limit."""
 
+    # A text box, not type=number: a browser sends an empty value for what it cannot read
+    # as a number ("1e", "5,5"), which would silently mean "the site default" here.
     quota_mb = IntegerField(
         _l("Quota in MB"),
         validators=[Optional(), NumberRange(0, 100_000_000)],
+        widget=TextInput(),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
     submit = SubmitField(_l("Save"))

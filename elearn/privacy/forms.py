@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, StringField, SubmitField
 from wtforms.validators import AnyOf, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 from elearn.accounts.retention import MAX_MONTHS
 from elearn.core.forms import BaseForm
@@ -30,6 +31,7 @@ class RetentionForm(BaseForm):
             "each day; accounts of people still on the staff are kept. Leave empty or 0 to "
             "keep accounts forever. Administrators are never anonymised."
         ),
+        widget=TextInput(),  # not type=number: see media.forms.QuotaForm
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
     preview = SubmitField(_l("Preview"))

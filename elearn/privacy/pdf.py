@@ -10,7 +10,7 @@ like the certificate, whatever the language of the page that asked for it.
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableCellFillMode, XPos, YPos
@@ -60,6 +60,11 @@ def _when(moment: datetime | None) -> str:
 
 def _day(moment: datetime | None) -> str:
     return to_local(moment).strftime("%d/%m/%Y") if moment else "—"
+
+
+def _due(moment: datetime | None) -> str:
+    """A due instant is the end of a local day: show that day, as the pages do."""
+    return _day(moment - timedelta(seconds=1)) if moment else "—"
 
 
 def _percent(ratio: float | None) -> str:
@@ -148,7 +153,7 @@ def render(personal: PersonalData) -> bytes:
                 STATUS.get(r.status, r.status),
                 SOURCE.get(r.source, r.source),
                 _day(r.started_at),
-                _day(r.due_at),
+                _due(r.due_at),
                 _day(r.completed_at),
                 _percent(r.progress),
                 _duration(r.time_spent_seconds),

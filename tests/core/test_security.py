@@ -153,6 +153,27 @@ def test_a_dropped_database_connection_gets_a_clear_503_page(make_app, world):
     assert app.test_client().get("/broken").status_code == 500
 
 
+def test_the_error_page_survives_a_database_that_fails_again(make_app, world, monkeypatch):
+    """Rollback and the page's layout both fail: still the 503 message, never a bare 500."""
+    app = make_app()
+
+    @app.route("/dropped-twice")
+    @access(Access.PUBLIC)
+    def dropped_twice():
+        monkeypatch.setattr(db.session, "rollback", _fail)
+        monkeypatch.setattr("elearn.core.errors.render_template", _fail)
+        raise DBAPIError("SELECT 1", {}, OSError("gone"), connection_invalidated=True)
+
+    def _fail(*_args, **_kwargs):
+        raise DBAPIError("ROLLBACK", {}, OSError("gone again"), connection_invalidated=True)
+
+    response = app.test_client().get("/dropped-twice")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Kết nối tới cơ sở dữ liệu vừa bị gián đoạn" in body
+    assert "gone" not in body
+
+
 def test_error_pages_follow_the_chosen_language(client):
     client.post("/language", data={"locale": "en", "next": "/"})
     assert "Page not found" in client.get("/nothing-here").get_data(as_text=True)

@@ -292,6 +292,8 @@ def test_setting_a_quota_is_audited_and_bad_input_is_explained(as_user, world, l
         assert page.status_code == 200
         assert f'id="quota-{course.id}-error"' in html
         assert f'value="{bad}"' in html  # what was typed is kept to correct
+        # A text box: a number box would send "" for "1e" or "5,5", read as "the default".
+        assert 'type="number"' not in html
     assert db.session.get(Course, course.id).settings.media_quota_mb == 500
     assert admin.post(url, data={"quota_mb": ""}).status_code == 302  # back to the default
     assert db.session.get(Course, course.id).settings.media_quota_mb is None
