@@ -58,6 +58,24 @@ def analyze() -> None:
         db.session.commit()
 
 
+def learners_and_course(learners: int, password: str, slug: str, title: str):
+    """One unit, a staff account, ``learners`` learners and an empty course with one module.
+
+    Returns (staff, learners, course, module); the learners' usernames are hv0001, hv0002...
+    """
+    from elearn.accounts import services as accounts
+    from elearn.courses import services as courses
+
+    unit = accounts.create_unit("THU-TAI", "Đơn vị thử tải", "ministry", None, None)
+    staff = accounts.create_user("Giảng Viên Thử", "giangvien", unit)
+    people = [
+        accounts.create_user(f"Học Viên {n}", f"hv{n:04d}", unit, password=password)
+        for n in range(1, learners + 1)
+    ]
+    course = courses.create_course(None, slug=slug, title=title, topic="chuyen-doi-so")
+    return staff, people, course, courses.add_module(course, "Phần 1")
+
+
 def timed(fn, runs: int = 20, commit: bool = False) -> float:
     """Return the median milliseconds of ``fn``; each run is rolled back unless ``commit``."""
     samples = []

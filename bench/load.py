@@ -59,9 +59,15 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from bench.harness import analyze, cpu_of, open_app, process_cpu, start_server  # noqa: E402
+from bench.harness import (  # noqa: E402
+    analyze,
+    cpu_of,
+    learners_and_course,
+    open_app,
+    process_cpu,
+    start_server,
+)
 from bench.quiz import GIFT, answer_options  # noqa: E402
-from elearn.accounts import services as accounts  # noqa: E402
 from elearn.accounts.models import User  # noqa: E402
 from elearn.courses import services as courses  # noqa: E402
 from elearn.courses.models import Activity, Enrolment  # noqa: E402
@@ -128,16 +134,9 @@ def prepare(database_url: str, learners: int, instance_dir: Path, empty: bool = 
         if empty:
             db.drop_all()
             db.create_all()
-        unit = accounts.create_unit("THU-TAI", "Đơn vị thử tải", "ministry", None, None)
-        staff = accounts.create_user("Giảng Viên Thử", "giangvien", unit)
-        people = [
-            accounts.create_user(f"Học Viên {n}", f"hv{n:04d}", unit, password=PASSWORD)
-            for n in range(1, learners + 1)
-        ]
-        course = courses.create_course(
-            None, slug=SLUG, title="Thử tải: chuyển đổi số", topic="chuyen-doi-so"
+        staff, people, course, module = learners_and_course(
+            learners, PASSWORD, SLUG, "Thử tải: chuyển đổi số"
         )
-        module = courses.add_module(course, "Phần 1")
         pages = [courses.add_page(module, f"Bài {n}", LESSON) for n in range(1, 4)]
         video = media.add_video(module, "Bài giảng", LESSON, threshold=0.9)
         lecture = media.video_of(video)

@@ -47,8 +47,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from bench.harness import analyze, bench_app, process_cpu, start_server  # noqa: E402
-from elearn.accounts import services as accounts  # noqa: E402
+from bench.harness import (  # noqa: E402
+    analyze,
+    bench_app,
+    learners_and_course,
+    process_cpu,
+    start_server,
+)
 from elearn.courses import services as courses  # noqa: E402
 from elearn.extensions import db  # noqa: E402
 from elearn.quiz import attempts, authoring  # noqa: E402
@@ -124,16 +129,9 @@ def answer_options(slot: int, question) -> list[list[list[str]]]:
 
 def build(learners: int) -> tuple[int, list[list[list[list[str]]]]]:
     """Create the unit, learners, course, quiz and enrolments; return the quiz id and answers."""
-    unit = accounts.create_unit("THU-TAI", "Đơn vị thử tải", "ministry", None, None)
-    staff = accounts.create_user("Giảng Viên Thử", "giangvien", unit)
-    people = [
-        accounts.create_user(f"Học Viên {n}", f"hv{n:04d}", unit, password=PASSWORD)
-        for n in range(1, learners + 1)
-    ]
-    course = courses.create_course(
-        None, slug=SLUG, title="Thử tải bài kiểm tra", topic="chuyen-doi-so"
+    staff, people, course, module = learners_and_course(
+        learners, PASSWORD, SLUG, "Thử tải bài kiểm tra"
     )
-    module = courses.add_module(course, "Phần 1")
     activity = authoring.add_quiz(
         module, "Bài kiểm tra cuối khóa", "Làm bài.", completion="passed", pass_mark=0.5, per_page=5
     )
